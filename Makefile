@@ -1,0 +1,38 @@
+# Every target sets up what it needs first: `make run` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SPEC := spec/esms-zalo.openapi.yaml
+STAMP := $(VENV)/.installed
+
+.PHONY: install generate check-generated sdk test clean
+
+install: $(STAMP)
+
+# Reinstall only when a dependency list changes.
+$(STAMP): pyproject.toml generated/pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ./generated -e '.[test,codegen]'
+	@touch $(STAMP)
+
+## generate: regenerate the SDK in generated/ from the spec
+generate: $(STAMP)
+	$(PY) -m sdkgen --spec $(SPEC) --out generated
+
+## check-generated: fail if generated/ differs from what the spec produces
+check-generated: $(STAMP)
+	$(PY) -m sdkgen --spec $(SPEC) --out generated --check
+
+## sdk: build the SDK as its own wheel in dist/ (depends on httpx and pydantic only)
+sdk: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist ./generated
+	@ls dist/*.whl
+
+## test: the whole suite, including spec validation and the generated-code drift check
+test: $(STAMP) check-generated
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .hypothesis
