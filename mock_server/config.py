@@ -1,0 +1,20 @@
+"""The mock's configuration: one explicit object, built by the CLI or by tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mock_server.callbacks import CallbackSettings
+from mock_server.spec import DEFAULT_SPEC_PATH
+
+
+@dataclass(frozen=True)
+class MockConfig:
+    db_path: str | Path = "esms-mock.sqlite3"
+    fixtures_path: str | Path | None = None  # loaded at start when given (replaces stored fixtures)
+    spec_path: str | Path = DEFAULT_SPEC_PATH
+    delivery_delay: float = 1.0  # seconds from acceptance (or SendDate) to the final delivery state
+    max_body_bytes: int = 1_048_576
+    callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    start_dispatcher: bool = True  # tests of pure request handling may turn the background sender off

@@ -1,0 +1,254 @@
+"""Fixtures: what the mock knows before the first request, validated against the control-plane spec.
+
+The schema is `Fixtures` in spec/mock-control.openapi.yaml; this module turns a validated
+document into typed records with every default filled in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import yaml
+
+from mock_server.phones import recipient_key
+from mock_server.spec import to_json_schema
+
+CONTROL_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "mock-control.openapi.yaml"
+DEMO_FIXTURES_PATH = Path(__file__).resolve().parent / "demo_fixtures.yaml"
+
+OUTCOMES = ("delivered", "rejected", "never_answered")
+
+
+class FixtureError(ValueError):
+    """The fixtures document does not follow the Fixtures schema."""
+
+
+@dataclass(frozen=True)
+class TemplateParam:
+    name: str
+    type: str = "STRING"
+    max_length: int = 30
+    min_length: int = 0
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name: str
+    tag: str
+    sms_type: str
+    status: str
+    journey: bool
+    content: str
+    price: float | None
+    params: tuple[TemplateParam, ...]
+
+
+@dataclass(frozen=True)
+class Rating:
+    template_id: str
+    rate: int
+    submitted_at: str
+    feedbacks: tuple[str, ...] = ()
+    note: str = ""
+    msg_id: str = ""
+    tracking_id: str = ""
+
+
+@dataclass(frozen=True)
+class Oa:
+    oaid: str
+    name: str
+    status: str
+    daily_quota: int
+    exceed_quota_allowed: bool
+    quality_current: str
+    quality_seven_day: str
+    followers: tuple[str, ...]
+    tags: dict[str, tuple[str, ...]]
+    templates: dict[str, Template]
+    ratings: tuple[Rating, ...]
+
+
+@dataclass(frozen=True)
+class MultichannelTemplate:
+    id: str
+    oaid: str
+    template_id: str
+    brandname: str
+    code_length: int
+
+
+@dataclass(frozen=True)
+class Account:
+    api_key: str
+    secret_key: str = field(repr=False)
+    balance: float
+    user_id: int
+    status: str
+    allowed_ips: tuple[str, ...] | None
+    brandnames: tuple[str, ...]
+    multichannel_templates: dict[str, MultichannelTemplate]
+    oas: dict[str, Oa]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happens to a message sent to one recipient."""
+
+    kind: str  # delivered | rejected | never_answered | zalo_error | result_code
+    zalo_error: int = 0
+    message: str = ""
+    result_code: str = ""
+
+    @classmethod
+    def parse(cls, raw: Any) -> Outcome:
+        if isinstance(raw, str):
+            return cls(raw)
+        if "zalo_error" in raw:
+            return cls("zalo_error", zalo_error=int(raw["zalo_error"]), message=raw.get("message", ""))
+        return cls("result_code", result_code=str(raw["result_code"]))
+
+    def to_fixture(self) -> Any:
+        if self.kind in OUTCOMES:
+            return self.kind
+        if self.kind == "zalo_error":
+            return {"zalo_error": self.zalo_error, "message": self.message} if self.message else {"zalo_error": self.zalo_error}
+        return {"result_code": self.result_code}
+
+
+@dataclass(frozen=True)
+class Prices:
+    zns: float = 440.0
+    zns_priority: float = 550.0
+    follower: float = 55.0
+    sms: float = 850.0
+
+
+@dataclass(frozen=True)
+class Fixtures:
+    accounts: tuple[Account, ...]
+    recipients: dict[str, Outcome]
+    prices: Prices
+    document: dict[str, Any]  # as loaded, for GET /_mock/fixtures
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_key", {a.api_key: a for a in self.accounts})
+        object.__setattr__(self, "_by_oa", {oaid: a for a in self.accounts for oaid in a.oas})
+
+    def account(self, api_key: str, secret_key: str) -> Account | None:
+        found: Account | None = self._by_key.get(api_key)  # type: ignore[attr-defined]
+        return found if found is not None and found.secret_key == secret_key else None
+
+    def oa_owner(self, oaid: str) -> Account | None:
+        """The account an OA is attached to, if any."""
+        return self._by_oa.get(oaid)  # type: ignore[attr-defined,no-any-return]
+
+
+_validator: jsonschema_rs.Validator | None = None
+
+
+def _schema_validator() -> jsonschema_rs.Validator:
+    global _validator
+    if _validator is None:
+        with open(CONTROL_SPEC_PATH, encoding="utf-8") as handle:
+            schemas = yaml.safe_load(handle)["components"]["schemas"]
+        schema = to_json_schema(schemas["Fixtures"])
+        schema["definitions"] = {name: to_json_schema(s) for name, s in schemas.items()}
+        _validator = jsonschema_rs.Draft4Validator(json.loads(json.dumps(schema).replace("#/components/schemas/", "#/definitions/")))
+    return _validator
+
+
+def read_document(path: Path | str) -> dict[str, Any]:
+    """A fixtures file (YAML or JSON) as a document; not yet validated."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        document = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise FixtureError(f"{path}: not valid YAML or JSON: {exc}") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise FixtureError(f"{path}: the fixtures must be a mapping with accounts and recipients")
+    return document
+
+
+def load_file(path: Path | str) -> Fixtures:
+    return parse(read_document(path))
+
+
+def parse(document: Any) -> Fixtures:
+    errors = list(_schema_validator().iter_errors(document))
+    if errors:
+        lines = [f"{'/'.join(str(p) for p in e.instance_path) or '(top)'}: {e.message}" for e in errors[:10]]
+        raise FixtureError("fixtures do not follow the Fixtures schema:\n  " + "\n  ".join(lines))
+    accounts = tuple(_account(raw, index) for index, raw in enumerate(document.get("accounts", [])))
+    seen: dict[str, str] = {}
+    for account in accounts:
+        for oaid in account.oas:
+            if oaid in seen:
+                raise FixtureError(f"OA {oaid} is attached to two accounts")
+            seen[oaid] = account.api_key
+    recipients = {recipient_key(key): Outcome.parse(value) for key, value in document.get("recipients", {}).items()}
+    return Fixtures(accounts, recipients, Prices(**document.get("prices", {})), document)
+
+
+def _account(raw: dict[str, Any], index: int) -> Account:
+    return Account(
+        api_key=raw["api_key"],
+        secret_key=raw["secret_key"],
+        balance=float(raw.get("balance", 1_000_000)),
+        user_id=int(raw.get("user_id", 10001 + index)),
+        status=raw.get("status", "active"),
+        allowed_ips=tuple(raw["allowed_ips"]) if "allowed_ips" in raw else None,
+        brandnames=tuple(raw.get("brandnames", ["DEMO"])),
+        multichannel_templates={
+            t["id"]: MultichannelTemplate(t["id"], t["oaid"], t["template_id"], t.get("brandname", "DEMO"), t.get("code_length", 6))
+            for t in raw.get("multichannel_templates", [])
+        },
+        oas={oa["oaid"]: _oa(oa) for oa in raw.get("oas", [])},
+    )
+
+
+def _oa(raw: dict[str, Any]) -> Oa:
+    quality = raw.get("quality", {})
+    return Oa(
+        oaid=raw["oaid"],
+        name=raw.get("name", raw["oaid"]),
+        status=raw.get("status", "active"),
+        daily_quota=int(raw.get("daily_quota", 500)),
+        exceed_quota_allowed=bool(raw.get("exceed_quota_allowed", False)),
+        quality_current=quality.get("current", "HIGH"),
+        quality_seven_day=quality.get("seven_day", "HIGH"),
+        followers=tuple(raw.get("followers", [])),
+        tags={name: tuple(uids) for name, uids in raw.get("tags", {}).items()},
+        templates={t["id"]: _template(t) for t in raw.get("templates", [])},
+        ratings=tuple(
+            Rating(r["template_id"], r["rate"], r["submitted_at"], tuple(r.get("feedbacks", [])), r.get("note", ""), r.get("msg_id", ""), r.get("tracking_id", ""))
+            for r in raw.get("ratings", [])
+        ),
+    )
+
+
+def _template(raw: dict[str, Any]) -> Template:
+    params = tuple(
+        TemplateParam(p["name"], p.get("type", "STRING"), p.get("max_length", 30), p.get("min_length", 0), p.get("required", True))
+        for p in raw.get("params", [])
+    )
+    content = raw.get("content") or "<p>" + " ".join("{{%s}}" % p.name for p in params) + "</p>"
+    return Template(
+        id=raw["id"],
+        name=raw.get("name", raw["id"]),
+        tag=raw.get("tag", "TRANSACTION"),
+        sms_type=raw.get("sms_type", "25"),
+        status=raw.get("status", "ENABLE"),
+        journey=bool(raw.get("journey", False)),
+        content=content,
+        price=raw.get("price"),
+        params=params,
+    )

@@ -1,0 +1,199 @@
+"""What every handler shares: the call context, OA/template checks, scheduling and acceptance."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.callbacks import Dispatcher
+from mock_server.clock import parse_vietnam_datetime
+from mock_server.delivery import QUOTA_EXCEEDED, charges, outcome_for
+from mock_server.fixtures import Account, Fixtures, Oa, Outcome, Template
+from mock_server.phones import national, recipient_key, telco
+from mock_server.results import EsmsError
+from mock_server.spec import Operation
+from mock_server.store import CallbackDraft, MessageDraft, RecipientDraft, Refused, Store
+
+log = logging.getLogger("esms_mock.messages")
+
+ZALO_NETWORK = "Zalo"
+
+
+@dataclass
+class Call:
+    """One validated request and everything a handler may use."""
+
+    op: Operation
+    data: dict[str, Any]
+    account: Account
+    fixtures: Fixtures
+    store: Store
+    now: float
+    delivery_delay: float
+    dispatcher: Dispatcher | None
+
+
+# ---------------------------------------------------------------------- lookups
+def require_oa(call: Call, oaid: str) -> Oa:
+    """204 when no account has the OA; 799 when it is another account's or inactive."""
+    owner = call.fixtures.oa_owner(oaid)
+    if owner is None:
+        raise EsmsError("204", f"OAID {oaid} not found")
+    if owner.api_key != call.account.api_key:
+        raise EsmsError("799", f"OAID {oaid} is not attached to this account")
+    oa = owner.oas[oaid]
+    if oa.status != "active":
+        raise EsmsError("799", f"OAID {oaid} is inactive")
+    return oa
+
+
+def require_template(oa: Oa, template_id: str) -> Template:
+    template = oa.templates.get(template_id)
+    if template is None:
+        raise EsmsError("789", f"TemplateId is not config: {template_id} is not set up for OA {oa.oaid}")
+    if template.status != "ENABLE":
+        raise EsmsError("789", f"TemplateId is not config: template {template_id} is {template.status}")
+    return template
+
+
+def check_values(template: Template, values: dict[str, str]) -> None:
+    """790 unless the values fit the template's variables."""
+    known = {p.name for p in template.params}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise EsmsError("790", f"Template data is not correct: {', '.join(unknown)} not in template {template.id}")
+    for param in template.params:
+        value = values.get(param.name)
+        if value is None or value == "":
+            if param.required:
+                raise EsmsError("790", f"Template data is not correct: {param.name} is missing")
+            continue
+        if not isinstance(value, str):
+            raise EsmsError("790", f"Template data is not correct: {param.name} must be a string")
+        if len(value) > param.max_length or len(value) < param.min_length:
+            raise EsmsError("790", f"Template data is not correct: {param.name} must be {param.min_length} to {param.max_length} characters")
+        if param.type == "NUMBER" and not (value.isdigit() and len(value) <= 12):
+            raise EsmsError("790", f"Template data is not correct: {param.name} must be digits (at most 12)")
+        if param.type == "DATE":
+            try:
+                parse_vietnam_datetime(value, "%d/%m/%Y")
+            except ValueError:
+                raise EsmsError("790", f"Template data is not correct: {param.name} must be a dd/MM/yyyy date") from None
+
+
+def values_from_params(template: Template, params: list[str]) -> dict[str, str]:
+    """Positional `Params` in the order of the template's variables."""
+    if len(params) != len(template.params):
+        raise EsmsError("790", f"Template data is not correct: template {template.id} takes {len(template.params)} params, got {len(params)}")
+    return {param.name: value for param, value in zip(template.params, params)}
+
+
+def check_sending_mode(data: dict[str, Any], oa: Oa) -> bool:
+    """True for exceed-quota sending (mode 3), after its two documented refusals."""
+    if data.get("SendingMode") != "3":
+        return False
+    if data.get("SendDate"):
+        raise EsmsError("801")
+    if not oa.exceed_quota_allowed:
+        raise EsmsError("802")
+    return True
+
+
+def schedule(call: Call, send_date: str | None) -> tuple[float, float]:
+    """(send_at, final_at): now or the SendDate (Vietnam time), then the delivery delay."""
+    send_at = call.now
+    if send_date:
+        try:
+            send_at = max(call.now, parse_vietnam_datetime(send_date))
+        except ValueError:
+            raise EsmsError(call.op.invalid_request_code, f"SendDate {send_date!r} is not a valid yyyy-MM-dd HH:mm:ss date") from None
+    return send_at, send_at + call.delivery_delay
+
+
+def zns_price(call: Call, template: Template | None, sms_type: str = "25") -> float:
+    if template is not None and template.price is not None:
+        return float(template.price)
+    kind = template.sms_type if template is not None else sms_type
+    return call.fixtures.prices.zns_priority if kind == "24" else call.fixtures.prices.zns
+
+
+# ---------------------------------------------------------------------- building messages
+def new_smsid() -> str:
+    """32 hex characters and a short decimal suffix, like the vendor's samples."""
+    return uuid.uuid4().hex + str(secrets.randbelow(900) + 100)
+
+
+def new_zalo_msg_id() -> str:
+    return secrets.token_hex(10)
+
+
+def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, outcome: Outcome | None = None) -> RecipientDraft:
+    """A recipient with its outcome decided now; a synchronous outcome (`result_code`) refuses the request."""
+    found = outcome or outcome_for(address, call.fixtures)
+    if found.kind == "result_code":
+        raise EsmsError(found.result_code)
+    telcoid, network = (0, ZALO_NETWORK) if by_uid else telco(address)
+    return RecipientDraft(
+        recipient=address,
+        recipient_key=recipient_key(address),
+        outcome=found,
+        price=price if charges(found) else 0.0,
+        telcoid=telcoid,
+        network=network,
+        zalo_msg_id=new_zalo_msg_id(),
+    )
+
+
+def redacted(data: dict[str, Any]) -> dict[str, Any]:
+    """The request as the journal keeps it: never the SecretKey."""
+    return {key: value for key, value in data.items() if key != "SecretKey"}
+
+
+def request_ids(*values: Any) -> list[str]:
+    return [value for value in values if isinstance(value, str) and value]
+
+
+def accept(
+    call: Call,
+    drafts: list[MessageDraft],
+    *,
+    build_callbacks: Callable[[MessageDraft], list[CallbackDraft]] | None,
+    oa: Oa | None = None,
+    quota_exempt: bool = False,
+    partial: bool = False,
+) -> list[str | None]:
+    """Store the messages in one transaction (124 and 103 come from here), then wake the dispatcher."""
+    try:
+        results = call.store.accept(
+            call.account.api_key,
+            drafts,
+            call.now,
+            daily_quota=oa.daily_quota if oa else None,
+            quota_exempt=quota_exempt,
+            on_quota_exceeded=QUOTA_EXCEEDED,
+            partial=partial,
+            build_callbacks=build_callbacks,
+        )
+    except Refused as refused:
+        raise EsmsError(refused.code, None) from None
+    for draft, result in zip(drafts, results):
+        if result is None:
+            log.info(
+                "event=message_accepted smsid=%s operation=%s type_id=%d oaid=%s recipients=%d sandbox=%s price=%.0f",
+                draft.smsid, draft.operation, draft.type_id, draft.oaid or "-", len(draft.recipients),
+                str(draft.sandbox).lower(), draft.price,
+            )
+    if call.dispatcher is not None and any(d.callbacks for d in drafts):
+        call.dispatcher.wake()
+    return results
+
+
+def phone_or_108(phone: str) -> str:
+    digits = phone.lstrip("+")
+    if not (digits.isdigit() and (national(phone).startswith("0") and len(national(phone)) in (10, 11))):
+        raise EsmsError("108", f"The phone number {phone} is not valid.")
+    return phone

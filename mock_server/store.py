@@ -1,0 +1,512 @@
+"""SQLite state: fixtures, balances, quota use, accepted messages, callbacks and their attempts.
+
+One file, WAL mode, shared by every worker process. Each accepted request is one short
+`BEGIN IMMEDIATE` transaction, so a `RequestId` is reserved exactly once however many workers
+race for it, and a message answered 100 is committed (and survives kill -9) before the answer
+is written. Connections are per thread and per process (opened after a fork, never inherited).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mock_server import fixtures as fixtures_module
+from mock_server.clock import DAY_SECONDS, vietnam_day
+from mock_server.fixtures import Fixtures
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    clock_offset REAL NOT NULL DEFAULT 0,
+    fixtures_version INTEGER NOT NULL DEFAULT 0,
+    fixtures_json TEXT NOT NULL DEFAULT '{}',
+    scenarios_version INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO meta (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS balances (api_key TEXT PRIMARY KEY, balance REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS quota_use (oaid TEXT NOT NULL, day TEXT NOT NULL, used INTEGER NOT NULL,
+    PRIMARY KEY (oaid, day));
+CREATE TABLE IF NOT EXISTS request_ids (api_key TEXT NOT NULL, request_id TEXT NOT NULL,
+    accepted_at REAL NOT NULL, smsid TEXT, PRIMARY KEY (api_key, request_id));
+CREATE TABLE IF NOT EXISTS messages (
+    smsid TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    api_key TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    type_id INTEGER NOT NULL,
+    oaid TEXT,
+    template_id TEXT,
+    campaign TEXT,
+    request_id TEXT,
+    callback_url TEXT,
+    sandbox INTEGER NOT NULL,
+    accepted_at REAL NOT NULL,
+    send_at REAL NOT NULL,
+    final_at REAL NOT NULL,
+    content TEXT NOT NULL DEFAULT '',
+    body_json TEXT NOT NULL,
+    extra_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (api_key, type_id, accepted_at);
+CREATE TABLE IF NOT EXISTS recipients (
+    smsid TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    recipient TEXT NOT NULL,
+    recipient_key TEXT NOT NULL,
+    outcome_json TEXT NOT NULL,
+    price REAL NOT NULL,
+    telcoid INTEGER NOT NULL,
+    network TEXT NOT NULL,
+    zalo_msg_id TEXT NOT NULL,
+    PRIMARY KEY (smsid, idx)
+);
+CREATE INDEX IF NOT EXISTS recipients_by_key ON recipients (recipient_key);
+CREATE INDEX IF NOT EXISTS recipients_by_zalo_id ON recipients (zalo_msg_id);
+CREATE TABLE IF NOT EXISTS callbacks (
+    id INTEGER PRIMARY KEY,
+    smsid TEXT NOT NULL,
+    url TEXT NOT NULL,
+    query TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL,
+    lease_until REAL NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS callbacks_due ON callbacks (state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS callback_attempts (
+    id INTEGER PRIMARY KEY,
+    callback_id INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    at REAL NOT NULL,
+    status_code INTEGER,
+    error TEXT,
+    duration_ms REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS otps (api_key TEXT NOT NULL, phone TEXT NOT NULL, code TEXT NOT NULL,
+    expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0, smsid TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS registrations (id INTEGER PRIMARY KEY, api_key TEXT NOT NULL, kind TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, created_at REAL NOT NULL, UNIQUE (api_key, kind, fingerprint));
+CREATE TABLE IF NOT EXISTS scenarios (id INTEGER PRIMARY KEY, spec_json TEXT NOT NULL, remaining INTEGER,
+    created_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
+"""
+
+JOURNAL_TABLES = ("messages", "recipients", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
+REQUEST_ID_WINDOW = DAY_SECONDS
+
+
+class Refused(Exception):
+    """The accepting transaction was rolled back; `code` is the eSMS answer (124, 103)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class RecipientDraft:
+    recipient: str
+    recipient_key: str
+    outcome: fixtures_module.Outcome
+    price: float
+    telcoid: int
+    network: str
+    zalo_msg_id: str
+
+
+@dataclass
+class CallbackDraft:
+    url: str
+    query: str
+    due_at: float
+
+
+@dataclass
+class MessageDraft:
+    """One SMSID: what `accept` stores for it."""
+
+    smsid: str
+    operation: str
+    type_id: int
+    oaid: str | None
+    template_id: str | None
+    campaign: str | None
+    request_ids: list[str]
+    callback_url: str | None
+    sandbox: bool
+    send_at: float
+    final_at: float
+    content: str
+    body: dict[str, Any]
+    recipients: list[RecipientDraft]
+    callbacks: list[CallbackDraft] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    quota_oaid: str | None = None  # the OA whose daily ZNS quota this message uses
+
+    @property
+    def price(self) -> float:
+        return sum(r.price for r in self.recipients)
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._fixtures_cache: tuple[int, Fixtures] | None = None
+        self._cache_lock = threading.Lock()
+        with self.connection() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    # ------------------------------------------------------------------ connections
+    def connection(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            # NORMAL is durable against a crash of the process (kill -9); only an OS crash or
+            # power cut could lose the last transactions, which a mock can accept.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            local.db, local.pid = db, os.getpid()
+        return local.db  # type: ignore[no-any-return]
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self.connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None and getattr(self._local, "pid", None) == os.getpid():
+            db.close()
+            self._local.db = None
+            self._local.pid = None
+
+    # ------------------------------------------------------------------ clock and fixtures
+    def state(self) -> tuple[float, int, int]:
+        """(clock offset, fixtures version, scenarios version): the one read every request makes."""
+        row = self.connection().execute("SELECT clock_offset, fixtures_version, scenarios_version FROM meta").fetchone()
+        return float(row[0]), int(row[1]), int(row[2])
+
+    def set_clock_offset(self, offset: float) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE meta SET clock_offset = ?", (offset,))
+
+    def fixtures(self, version: int | None = None) -> Fixtures:
+        """The current fixtures, parsed once per version and process."""
+        if version is None:
+            version = self.state()[1]
+        cached = self._fixtures_cache
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with self._cache_lock:
+            row = self.connection().execute("SELECT fixtures_version, fixtures_json FROM meta").fetchone()
+            parsed = fixtures_module.parse(json.loads(row[1]))
+            self._fixtures_cache = (int(row[0]), parsed)
+            return parsed
+
+    def load_fixtures(self, document: dict[str, Any]) -> Fixtures:
+        """Replace the fixtures (validated first) and reset balances; the journal is kept."""
+        parsed = fixtures_module.parse(document)
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE meta SET fixtures_json = ?, fixtures_version = fixtures_version + 1",
+                (json.dumps(document, ensure_ascii=False),),
+            )
+            db.execute("DELETE FROM balances")
+            db.executemany(
+                "INSERT INTO balances (api_key, balance) VALUES (?, ?)",
+                [(a.api_key, a.balance) for a in parsed.accounts],
+            )
+        return parsed
+
+    def reset(self) -> None:
+        """Forget every message, callback and reservation; balances back to the fixtures; clock to now."""
+        current = self.fixtures()
+        with self.transaction() as db:
+            for table in JOURNAL_TABLES:
+                db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            db.execute("DELETE FROM scenarios")
+            db.execute("DELETE FROM balances")
+            db.executemany(
+                "INSERT INTO balances (api_key, balance) VALUES (?, ?)",
+                [(a.api_key, a.balance) for a in current.accounts],
+            )
+            db.execute("UPDATE meta SET clock_offset = 0")
+
+    # ------------------------------------------------------------------ accounts
+    def balance(self, api_key: str) -> float:
+        row = self.connection().execute("SELECT balance FROM balances WHERE api_key = ?", (api_key,)).fetchone()
+        return float(row[0]) if row else 0.0
+
+    def quota_used(self, oaid: str, now: float) -> int:
+        row = self.connection().execute(
+            "SELECT used FROM quota_use WHERE oaid = ? AND day = ?", (oaid, vietnam_day(now))
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ accepting messages
+    def accept(
+        self,
+        api_key: str,
+        drafts: Sequence[MessageDraft],
+        now: float,
+        *,
+        daily_quota: int | None = None,
+        quota_exempt: bool = False,
+        on_quota_exceeded: fixtures_module.Outcome | None = None,
+        partial: bool = False,
+        build_callbacks: Callable[[MessageDraft], list[CallbackDraft]] | None = None,
+    ) -> list[str | None]:
+        """Store accepted messages in one transaction.
+
+        Returns, per draft, None when stored or the code that refused it (124 for a RequestId
+        used in the last 24 hours). Without `partial`, any refusal refuses the whole request
+        (raises `Refused`). Raises `Refused("103")` when the balance does not cover the price.
+        """
+        results: list[str | None] = []
+        with self.transaction() as db:
+            stored: list[MessageDraft] = []
+            for draft in drafts:
+                code = None if draft.sandbox else self._reserve_request_ids(db, api_key, draft, now)
+                if code and not partial:
+                    raise Refused(code, "RequestId already used in the last 24 hours")
+                results.append(code)
+                if code is None:
+                    stored.append(draft)
+            for draft in stored:
+                if draft.quota_oaid and not draft.sandbox:
+                    self._use_quota(db, draft, now, daily_quota, quota_exempt, on_quota_exceeded)
+            price = sum(d.price for d in stored if not d.sandbox)
+            if price > 0:
+                updated = db.execute(
+                    "UPDATE balances SET balance = balance - ? WHERE api_key = ? AND balance >= ?",
+                    (price, api_key, price),
+                ).rowcount
+                if updated == 0:
+                    raise Refused("103", f"the balance does not cover {price:.0f} VND")
+            for draft in stored:
+                # Built last: the quota may have changed a recipient's outcome above.
+                if build_callbacks is not None and not draft.sandbox:
+                    draft.callbacks = build_callbacks(draft)
+                self._insert_message(db, api_key, draft, now)
+        return results
+
+    def _reserve_request_ids(self, db: sqlite3.Connection, api_key: str, draft: MessageDraft, now: float) -> str | None:
+        for request_id in draft.request_ids:
+            changed = db.execute(
+                "INSERT INTO request_ids (api_key, request_id, accepted_at, smsid) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (api_key, request_id) DO UPDATE SET accepted_at = excluded.accepted_at, "
+                "smsid = excluded.smsid WHERE request_ids.accepted_at <= ?",
+                (api_key, request_id, now, draft.smsid, now - REQUEST_ID_WINDOW),
+            ).rowcount
+            if changed == 0:
+                return "124"
+        return None
+
+    def _use_quota(
+        self,
+        db: sqlite3.Connection,
+        draft: MessageDraft,
+        now: float,
+        daily_quota: int | None,
+        exempt: bool,
+        on_exceeded: fixtures_module.Outcome | None,
+    ) -> None:
+        count = len(draft.recipients)
+        used = db.execute(
+            "INSERT INTO quota_use (oaid, day, used) VALUES (?, ?, ?) ON CONFLICT (oaid, day) "
+            "DO UPDATE SET used = used + excluded.used RETURNING used",
+            (draft.quota_oaid, vietnam_day(now), count),
+        ).fetchone()[0]
+        if daily_quota is None or exempt or on_exceeded is None:
+            return
+        first = used - count  # quota already used before this message
+        for offset, recipient in enumerate(draft.recipients):
+            if first + offset >= daily_quota:
+                recipient.outcome = on_exceeded
+                recipient.price = 0.0
+
+    def _insert_message(self, db: sqlite3.Connection, api_key: str, draft: MessageDraft, now: float) -> None:
+        seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages").fetchone()[0]
+        db.execute(
+            "INSERT INTO messages (smsid, seq, api_key, operation, type_id, oaid, template_id, campaign, request_id, "
+            "callback_url, sandbox, accepted_at, send_at, final_at, content, body_json, extra_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                draft.smsid, seq, api_key, draft.operation, draft.type_id, draft.oaid, draft.template_id,
+                draft.campaign, draft.request_ids[0] if draft.request_ids else None, draft.callback_url,
+                int(draft.sandbox), now, draft.send_at, draft.final_at, draft.content,
+                json.dumps(draft.body, ensure_ascii=False), json.dumps(draft.extra, ensure_ascii=False),
+            ),
+        )
+        db.executemany(
+            "INSERT INTO recipients (smsid, idx, recipient, recipient_key, outcome_json, price, telcoid, network, zalo_msg_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (draft.smsid, idx, r.recipient, r.recipient_key, json.dumps(r.outcome.to_fixture()), r.price,
+                 r.telcoid, r.network, r.zalo_msg_id)
+                for idx, r in enumerate(draft.recipients)
+            ],
+        )
+        if not draft.sandbox:
+            db.executemany(
+                "INSERT INTO callbacks (smsid, url, query, due_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)",
+                [(draft.smsid, c.url, c.query, c.due_at, c.due_at) for c in draft.callbacks],
+            )
+
+    # ------------------------------------------------------------------ reading messages
+    def message(self, smsid: str, api_key: str | None = None) -> sqlite3.Row | None:
+        sql = "SELECT * FROM messages WHERE smsid = ?" + (" AND api_key = ?" if api_key else "")
+        args = (smsid, api_key) if api_key else (smsid,)
+        return self.connection().execute(sql, args).fetchone()  # type: ignore[no-any-return]
+
+    def recipients(self, smsid: str) -> list[sqlite3.Row]:
+        return self.connection().execute("SELECT * FROM recipients WHERE smsid = ? ORDER BY idx", (smsid,)).fetchall()
+
+    def recipients_of(self, smsids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:
+        found: dict[str, list[sqlite3.Row]] = {smsid: [] for smsid in smsids}
+        for start in range(0, len(smsids), 500):
+            chunk = list(smsids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.connection().execute(
+                f"SELECT * FROM recipients WHERE smsid IN ({marks}) ORDER BY smsid, idx", chunk  # noqa: S608
+            ):
+                found[row["smsid"]].append(row)
+        return found
+
+    def message_by_zalo_id(self, zalo_msg_id: str) -> tuple[sqlite3.Row, sqlite3.Row] | None:
+        recipient = self.connection().execute(
+            "SELECT * FROM recipients WHERE zalo_msg_id = ? LIMIT 1", (zalo_msg_id,)
+        ).fetchone()
+        if recipient is None:
+            return None
+        message = self.message(recipient["smsid"])
+        return (message, recipient) if message is not None else None
+
+    def messages_between(self, api_key: str, type_ids: Sequence[int], start: float, end: float,
+                         offset: int, limit: int) -> tuple[int, list[sqlite3.Row]]:
+        marks = ",".join("?" * len(type_ids))
+        where = f"api_key = ? AND type_id IN ({marks}) AND accepted_at >= ? AND accepted_at <= ? AND sandbox = 0"
+        args = (api_key, *type_ids, start, end)
+        db = self.connection()
+        total = db.execute(f"SELECT COUNT(*) FROM messages WHERE {where}", args).fetchone()[0]  # noqa: S608
+        rows = db.execute(
+            f"SELECT * FROM messages WHERE {where} ORDER BY seq LIMIT ? OFFSET ?", (*args, limit, offset)  # noqa: S608
+        ).fetchall()
+        return int(total), rows
+
+    def journal(self, *, smsid: str | None = None, oaid: str | None = None, recipient: str | None = None,
+                request_id: str | None = None, limit: int = 100, before_seq: int | None = None) -> list[sqlite3.Row]:
+        clauses, args = [], []
+        if smsid:
+            clauses.append("m.smsid = ?"); args.append(smsid)
+        if oaid:
+            clauses.append("m.oaid = ?"); args.append(oaid)
+        if request_id:
+            clauses.append("m.request_id = ?"); args.append(request_id)
+        if recipient:
+            clauses.append("m.smsid IN (SELECT smsid FROM recipients WHERE recipient_key = ? OR recipient = ?)")
+            args += [recipient, recipient]
+        if before_seq:
+            clauses.append("m.seq < ?"); args.append(before_seq)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self.connection().execute(
+            f"SELECT m.* FROM messages m{where} ORDER BY m.seq DESC LIMIT ?", (*args, limit)  # noqa: S608
+        ).fetchall()
+
+    # ------------------------------------------------------------------ callbacks
+    def callbacks_for(self, smsid: str) -> list[sqlite3.Row]:
+        return self.connection().execute("SELECT * FROM callbacks WHERE smsid = ? ORDER BY id", (smsid,)).fetchall()
+
+    def callback_attempts(self, callback_ids: Sequence[int]) -> dict[int, list[sqlite3.Row]]:
+        found: dict[int, list[sqlite3.Row]] = {cid: [] for cid in callback_ids}
+        if callback_ids:
+            marks = ",".join("?" * len(callback_ids))
+            for row in self.connection().execute(
+                f"SELECT * FROM callback_attempts WHERE callback_id IN ({marks}) ORDER BY id", list(callback_ids)  # noqa: S608
+            ):
+                found[row["callback_id"]].append(row)
+        return found
+
+    def all_callbacks(self, *, smsid: str | None = None, state: str | None = None, limit: int = 100) -> list[sqlite3.Row]:
+        clauses, args = [], []
+        if smsid:
+            clauses.append("smsid = ?"); args.append(smsid)
+        if state:
+            clauses.append("state = ?"); args.append(state)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self.connection().execute(
+            f"SELECT * FROM callbacks{where} ORDER BY id DESC LIMIT ?", (*args, limit)  # noqa: S608
+        ).fetchall()
+
+    def claim_due_callbacks(self, now: float, lease_seconds: float, limit: int) -> list[sqlite3.Row]:
+        """Lease due callbacks to this worker; a lease that expires (a crash) makes them due again."""
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE callbacks SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
+                " SELECT id FROM callbacks WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?"
+                " ORDER BY next_attempt_at LIMIT ?) RETURNING *",
+                (now + lease_seconds, now, now, limit),
+            ).fetchall()
+
+    def record_attempt(self, callback_id: int, attempt: int, at: float, status_code: int | None, error: str | None,
+                       duration_ms: float, *, state: str, next_attempt_at: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO callback_attempts (callback_id, attempt, at, status_code, error, duration_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (callback_id, attempt, at, status_code, error, duration_ms),
+            )
+            db.execute(
+                "UPDATE callbacks SET state = ?, next_attempt_at = ?, lease_until = 0, last_error = ? WHERE id = ?",
+                (state, next_attempt_at, error, callback_id),
+            )
+
+    def next_callback_due(self) -> float | None:
+        row = self.connection().execute(
+            "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM callbacks WHERE state = 'pending'"
+        ).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
+
+    # ------------------------------------------------------------------ OTP and registrations
+    def save_otp(self, api_key: str, phone: str, code: str, expires_at: float, smsid: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO otps (api_key, phone, code, expires_at, smsid) VALUES (?, ?, ?, ?, ?)",
+                       (api_key, phone, code, expires_at, smsid))
+
+    def use_otp(self, api_key: str, phone: str, code: str, now: float) -> bool:
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE otps SET used = 1 WHERE rowid = (SELECT rowid FROM otps WHERE api_key = ? AND phone = ? "
+                "AND code = ? AND used = 0 AND expires_at > ? LIMIT 1)",
+                (api_key, phone, code, now),
+            ).rowcount == 1
+
+    def register(self, api_key: str, kind: str, fingerprint: str, now: float) -> int | None:
+        """A registration id, or None when the identical request is already in progress (199)."""
+        with self.transaction() as db:
+            try:
+                return db.execute(
+                    "INSERT INTO registrations (api_key, kind, fingerprint, created_at) VALUES (?, ?, ?, ?)",
+                    (api_key, kind, fingerprint, now),
+                ).lastrowid
+            except sqlite3.IntegrityError:
+                return None
