@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SPEC := spec/esms-zalo.openapi.yaml
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated sdk test clean
+.PHONY: install generate check-generated sdk test run clean
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ sdk: $(STAMP)
 ## test: the whole suite, including spec validation and the generated-code drift check
 test: $(STAMP) check-generated
 	$(PY) -m pytest
+
+## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
+run: $(STAMP)
+	$(VENV)/bin/esms-mock serve --fixtures mock_server/demo_fixtures.yaml
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .hypothesis

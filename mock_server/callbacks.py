@@ -17,14 +17,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
-
-import httpx
 
 from mock_server.clock import format_vietnam
 from mock_server.fixtures import Outcome
 from mock_server.store import CallbackDraft, MessageDraft, RecipientDraft, Store
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("esms_mock.callbacks")
 
@@ -156,6 +157,8 @@ class Dispatcher:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
+            import httpx  # only a process that sends callbacks pays for importing it (start-up time)
+
             self._stop.clear()
             self._client = httpx.Client(timeout=self._settings.timeout, follow_redirects=False, trust_env=False)
             self._pool = ThreadPoolExecutor(self._settings.workers, thread_name_prefix="esms-callback")
@@ -205,6 +208,8 @@ class Dispatcher:
             future.result()
 
     def _send(self, row: dict[str, Any]) -> None:
+        import httpx
+
         url = row["url"] + ("&" if "?" in row["url"] else "?") + row["query"]
         attempt = int(row["attempts"])
         started = time.perf_counter()

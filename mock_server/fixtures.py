@@ -15,7 +15,7 @@ import jsonschema_rs
 import yaml
 
 from mock_server.phones import recipient_key
-from mock_server.spec import to_json_schema
+from mock_server.spec import load_yaml, to_json_schema
 
 CONTROL_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "mock-control.openapi.yaml"
 DEMO_FIXTURES_PATH = Path(__file__).resolve().parent / "demo_fixtures.yaml"
@@ -156,8 +156,7 @@ _validator: jsonschema_rs.Validator | None = None
 def _schema_validator() -> jsonschema_rs.Validator:
     global _validator
     if _validator is None:
-        with open(CONTROL_SPEC_PATH, encoding="utf-8") as handle:
-            schemas = yaml.safe_load(handle)["components"]["schemas"]
+        schemas = load_yaml(CONTROL_SPEC_PATH)["components"]["schemas"]
         schema = to_json_schema(schemas["Fixtures"])
         schema["definitions"] = {name: to_json_schema(s) for name, s in schemas.items()}
         _validator = jsonschema_rs.Draft4Validator(json.loads(json.dumps(schema).replace("#/components/schemas/", "#/definitions/")))
@@ -168,7 +167,8 @@ def read_document(path: Path | str) -> dict[str, Any]:
     """A fixtures file (YAML or JSON) as a document; not yet validated."""
     text = Path(path).read_text(encoding="utf-8")
     try:
-        document = json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = json.loads(text) if str(path).endswith(".json") else yaml.load(text, Loader=loader)  # noqa: S506
     except (ValueError, yaml.YAMLError) as exc:
         raise FixtureError(f"{path}: not valid YAML or JSON: {exc}") from exc
     if document is None:

@@ -72,8 +72,7 @@ class ApiSpec:
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_SPEC_PATH) -> ApiSpec:
-        with open(path, encoding="utf-8") as handle:
-            return cls(yaml.safe_load(handle))
+        return cls(load_yaml(path))
 
     def message_for(self, code: str) -> str:
         entry = self.result_codes.get(code)
@@ -164,6 +163,13 @@ class ApiSpec:
             self._walk(node["items"], (*path, "*"), found, seen)
         if isinstance(node.get("additionalProperties"), dict):
             self._walk(node["additionalProperties"], (*path, "*"), found, seen)
+
+
+def load_yaml(path: Path | str) -> Any:
+    """Parse a YAML file with libyaml when available (about 7 times faster: start-up time counts)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
 
 
 def to_json_schema(schema: Any) -> Any:
