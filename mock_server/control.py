@@ -1,17 +1,331 @@
-"""The control plane under /_mock (spec/mock-control.openapi.yaml)."""
+"""The control plane under /_mock (spec/mock-control.openapi.yaml), like WireMock's admin API.
+
+Health, fixtures, the journal of accepted messages and their callbacks, scenarios, the mock
+clock, and reset. Every answer is JSON; bad input is a 400 `{error, message}`, never a 5xx.
+Nothing here shows a SecretKey (see `journal.scrub`).
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import re
+import time
 from typing import Any
 
-from flask import Blueprint, jsonify
+import orjson
+import yaml
+from flask import Blueprint, Request, Response, request
+
+from mock_server import journal
+from mock_server.scenarios import Scenario
+
+JSON_MIMETYPE = "application/json"
+YAML_MIMETYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_LATENCY_MS = 60_000
+MAX_ADVANCE_SECONDS = 10 * 366 * 86_400.0  # one call moves the clock at most ten years
+MAX_OFFSET_SECONDS = 100 * 366 * 86_400.0  # and the clock stays within a century of real time
+SCENARIO_FIELDS = ("operation", "match", "code", "message", "http_status", "latency_ms", "drop", "times")
+_DIGITS = re.compile(r"^[0-9]{1,6}$")
+
+
+class BadRequest(Exception):
+    """Answered 400 (or `status`) with `{error, message}` and, optionally, `problems`."""
+
+    def __init__(self, message: str, *, error: str = "Bad request", status: int = 400,
+                 problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error = error
+        self.status = status
+        self.problems = problems
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE)
+
+
+def _json_body(req: Request) -> dict[str, Any]:
+    raw = req.get_data(cache=False)
+    if not raw.strip():
+        raise BadRequest("the body is empty; send a JSON object", error="Malformed JSON")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON ({exc})", error="Malformed JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", error="Malformed JSON")
+    return data
+
+
+def _show(value: Any) -> str:
+    """A value as JSON, for messages about it."""
+    try:
+        return orjson.dumps(value, default=str).decode()
+    except TypeError:  # orjson.JSONEncodeError, e.g. an integer beyond 64 bits
+        return repr(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text_arg(name: str) -> str | None:
+    value = request.args.get(name)
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+def _limit_arg() -> int:
+    raw = request.args.get("limit")
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {_show(raw)}")
+    return int(raw)
+
+
+def _reject_unknown_args(*known: str) -> None:
+    unknown = sorted(set(request.args) - set(known))
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}; known: {', '.join(known)}")
 
 
 def blueprint(state: Any) -> Blueprint:
     bp = Blueprint("esms_mock_control", __name__, url_prefix="/_mock")
+    store = state.store
 
+    def now_and_offset() -> tuple[float, float]:
+        offset = store.state()[0]
+        return time.time() + offset, offset
+
+    def secrets() -> set[str]:
+        return journal.secrets_of(store.fixtures())
+
+    def answer(body: Any, status: int = 200, extra_secrets: set[str] | None = None) -> Response:
+        return _json(journal.scrub(body, secrets() | (extra_secrets or set())), status)
+
+    def changed() -> None:
+        """Clock or scenarios changed: let due callbacks go out now."""
+        if state.dispatcher is not None:
+            state.dispatcher.wake()
+
+    @bp.errorhandler(BadRequest)
+    def bad_request(error: BadRequest) -> Response:
+        body: dict[str, Any] = {"error": error.error, "message": error.message}
+        if error.problems is not None:
+            body["problems"] = error.problems
+        return _json(journal.scrub(body, secrets()), error.status)
+
+    # ------------------------------------------------------------------ health
     @bp.get("/health")
-    def health() -> Any:
-        return jsonify({"status": "ok", "operations": len(state.spec.operations)})
+    def get_health() -> Response:
+        now, offset = now_and_offset()
+        return answer({
+            "status": "ok",
+            "operations": len(state.spec.operations),
+            "spec_version": str(state.spec.document.get("info", {}).get("version", "")),
+            "database": store.path,
+            "fixtures_version": store.state()[1],
+            "clock": journal.clock_json(offset, now),
+        })
+
+    # ------------------------------------------------------------------ fixtures
+    @bp.get("/fixtures")
+    def get_fixtures() -> Response:
+        return answer(journal.masked_fixtures(store.fixtures().document))
+
+    @bp.put("/fixtures")
+    def put_fixtures() -> Response:
+        raw = request.get_data(cache=False)
+        if not raw.strip():
+            raise BadRequest("the body is empty; send a Fixtures document as JSON or YAML", error="Malformed fixtures")
+        if request.mimetype in YAML_MIMETYPES:
+            try:
+                # Through JSON, as a JSON body would be: unquoted YAML dates become strings.
+                document = json.loads(json.dumps(yaml.safe_load(raw), default=str))
+            except (yaml.YAMLError, TypeError, ValueError) as exc:
+                raise BadRequest(f"the body is not valid YAML ({_yaml_problem(exc)})", error="Malformed fixtures") from None
+        else:
+            try:
+                document = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise BadRequest(f"the body is not valid JSON ({exc}); send application/yaml for YAML",
+                                 error="Malformed fixtures") from None
+        current = store.fixtures()
+        document = journal.unmask_fixtures(document, current)
+        try:
+            loaded = store.load_fixtures(document)
+        except ValueError as exc:  # FixtureError, or a value the schema validator cannot read
+            problems = list(getattr(exc, "problems", None) or _problems_from(str(exc)))
+            submitted = journal.secrets_of(None, document)
+            body = {"error": "Invalid fixtures", "message": "the fixtures were not loaded; the previous ones are kept",
+                    "problems": problems}
+            return answer(body, 400, submitted)
+        return answer({"status": "loaded", "fixtures_version": store.state()[1], **journal.fixtures_summary(loaded)})
+
+    # ------------------------------------------------------------------ journal
+    @bp.get("/messages")
+    def list_messages() -> Response:
+        _reject_unknown_args("smsid", "oaid", "recipient", "request_id", "limit")
+        rows = journal.find_messages(
+            store, smsid=_text_arg("smsid"), oaid=_text_arg("oaid"), recipient=_text_arg("recipient"),
+            request_id=_text_arg("request_id"), limit=_limit_arg(),
+        )
+        now, _ = now_and_offset()
+        messages = journal.messages_json(store, rows, now)
+        return answer({"now": journal.iso(now), "count": len(messages), "messages": messages})
+
+    @bp.get("/messages/<smsid>")
+    def get_message(smsid: str) -> Response:
+        now, _ = now_and_offset()
+        found = journal.message_detail(store, smsid, now)
+        if found is None:
+            raise BadRequest(f"no message {smsid} in the journal", error="Not Found", status=404)
+        return answer({"now": journal.iso(now), **found})
+
+    @bp.get("/callbacks")
+    def list_callbacks() -> Response:
+        _reject_unknown_args("smsid", "state", "limit")
+        wanted = _text_arg("state")
+        if wanted is not None and wanted not in journal.CALLBACK_STATES:
+            raise BadRequest(f"state must be one of {', '.join(journal.CALLBACK_STATES)}, not {_show(wanted)}")
+        callbacks = journal.callbacks_json(store, smsid=_text_arg("smsid"), state=wanted, limit=_limit_arg())
+        now, _ = now_and_offset()
+        return answer({"now": journal.iso(now), "count": len(callbacks), "callbacks": callbacks})
+
+    # ------------------------------------------------------------------ reset
+    @bp.post("/reset")
+    def reset() -> Response:
+        store.reset()
+        state.scenarios.remove()  # bumps the scenarios version, so every worker forgets its cached scenarios
+        changed()
+        now, offset = now_and_offset()
+        return answer({"status": "reset", "clock": journal.clock_json(offset, now)})
+
+    # ------------------------------------------------------------------ scenarios
+    @bp.get("/scenarios")
+    def list_scenarios() -> Response:
+        return answer({"scenarios": [_scenario_json(s) for s in state.scenarios.all()]})
+
+    @bp.post("/scenarios")
+    def add_scenario() -> Response:
+        scenario = _scenario_from(_json_body(request), state.spec.operations)
+        added = state.scenarios.add(scenario)
+        changed()
+        return answer(_scenario_json(added), 201)
+
+    @bp.delete("/scenarios/<int:scenario_id>")
+    def delete_scenario(scenario_id: int) -> Response:
+        if not any(s.id == scenario_id for s in state.scenarios.all()):
+            raise BadRequest(f"no scenario {scenario_id}", error="Not Found", status=404)
+        removed = state.scenarios.remove(scenario_id)
+        changed()
+        return answer({"removed": removed})
+
+    @bp.delete("/scenarios")
+    def delete_scenarios() -> Response:
+        removed = state.scenarios.remove()
+        changed()
+        return answer({"removed": removed})
+
+    # ------------------------------------------------------------------ clock
+    @bp.get("/clock")
+    def get_clock() -> Response:
+        now, offset = now_and_offset()
+        return answer(journal.clock_json(offset, now))
+
+    @bp.post("/clock/advance")
+    def advance_clock() -> Response:
+        data = _json_body(request)
+        unknown = sorted(set(data) - {"seconds"})
+        if unknown:
+            raise BadRequest(f"unknown field(s): {', '.join(unknown)}; send {{\"seconds\": N}}")
+        seconds = data.get("seconds")
+        if not _is_number(seconds) or seconds <= 0:
+            raise BadRequest(f"seconds must be a number greater than 0, not {_show(seconds)}")
+        if seconds > MAX_ADVANCE_SECONDS:
+            raise BadRequest(f"seconds must be at most {MAX_ADVANCE_SECONDS:.0f} (ten years)")
+        if store.state()[0] + seconds > MAX_OFFSET_SECONDS:
+            raise BadRequest("the clock would be more than a century ahead; POST /_mock/clock/reset first")
+        offset = journal.advance_clock(store, float(seconds))
+        changed()
+        return answer(journal.clock_json(offset, time.time() + offset))
+
+    @bp.post("/clock/reset")
+    def reset_clock() -> Response:
+        store.set_clock_offset(0.0)
+        changed()
+        now, offset = now_and_offset()
+        return answer(journal.clock_json(offset, now))
 
     return bp
+
+
+def _yaml_problem(error: Exception) -> str:
+    """What is wrong and where, without PyYAML's snippet of the line (it could hold a secret)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or type(error).__name__
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+
+
+def _problems_from(message: str) -> list[str]:
+    """The problems a FixtureError describes, one per line after its heading."""
+    lines = [line.strip() for line in message.splitlines()]
+    return [line for line in lines[1:] if line] or [message]
+
+
+def _scenario_json(scenario: Scenario) -> dict[str, Any]:
+    body = scenario.to_json()
+    body["active"] = scenario.remaining is None or scenario.remaining > 0
+    return body
+
+
+def _scenario_from(data: dict[str, Any], operations: dict[str, Any]) -> Scenario:
+    """A scenario from the POST body, or BadRequest saying what is wrong."""
+    problems: list[str] = []
+    unknown = sorted(set(data) - set(SCENARIO_FIELDS))
+    if unknown:
+        problems.append(f"unknown field(s): {', '.join(unknown)}")
+    operation = data.get("operation")
+    if not isinstance(operation, str) or (operation != "*" and operation not in operations):
+        problems.append(f"operation must be an operationId of the eSMS spec or \"*\", not {_show(operation)}")
+    match = data.get("match", {})
+    if not isinstance(match, dict):
+        problems.append("match must be an object of top-level request fields and the values they must equal")
+    code = data.get("code")
+    if _is_int(code) and code >= 0:
+        code = str(code)
+    if code is not None and not (isinstance(code, str) and _DIGITS.match(code)):
+        problems.append(f"code must be an eSMS result code made of digits, like \"789\", not {_show(code)}")
+    message = data.get("message")
+    if message is not None and not isinstance(message, str):
+        problems.append("message must be a string")
+    elif message is not None and code is None:
+        problems.append("message is only used with code")
+    http_status = data.get("http_status")
+    if http_status is not None and not (_is_int(http_status) and 200 <= http_status <= 599):
+        problems.append(f"http_status must be a whole number from 200 to 599, not {_show(http_status)}")
+    latency_ms = data.get("latency_ms", 0)
+    if not (_is_int(latency_ms) and 0 <= latency_ms <= MAX_LATENCY_MS):
+        problems.append(f"latency_ms must be a whole number from 0 to {MAX_LATENCY_MS}, not {_show(latency_ms)}")
+        latency_ms = 0
+    drop = data.get("drop", False)
+    if not isinstance(drop, bool):
+        problems.append("drop must be true or false")
+    times = data.get("times")
+    if times is not None and not (_is_int(times) and times >= 1):
+        problems.append(f"times must be a whole number of at least 1 (or absent: until removed), not {_show(times)}")
+    if not problems and code is None and http_status is None and not latency_ms and not drop:
+        problems.append("a scenario needs at least one effect: code, http_status, latency_ms or drop")
+    if problems:
+        raise BadRequest("; ".join(problems), error="Invalid scenario", problems=problems)
+    return Scenario(operation=operation, match=match, code=code, message=message, http_status=http_status,
+                    latency_ms=latency_ms, drop=drop, times=times)

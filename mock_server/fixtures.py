@@ -24,7 +24,11 @@ OUTCOMES = ("delivered", "rejected", "never_answered")
 
 
 class FixtureError(ValueError):
-    """The fixtures document does not follow the Fixtures schema."""
+    """The fixtures document does not follow the Fixtures schema; `problems` lists each finding."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -185,8 +189,8 @@ def load_file(path: Path | str) -> Fixtures:
 def parse(document: Any) -> Fixtures:
     errors = list(_schema_validator().iter_errors(document))
     if errors:
-        lines = [f"{'/'.join(str(p) for p in e.instance_path) or '(top)'}: {e.message}" for e in errors[:10]]
-        raise FixtureError("fixtures do not follow the Fixtures schema:\n  " + "\n  ".join(lines))
+        lines = [f"{_where(document, e.instance_path)}: {e.message}" for e in errors[:10]]
+        raise FixtureError("fixtures do not follow the Fixtures schema:\n  " + "\n  ".join(lines), lines)
     accounts = tuple(_account(raw, index) for index, raw in enumerate(document.get("accounts", [])))
     seen: dict[str, str] = {}
     for account in accounts:
@@ -196,6 +200,24 @@ def parse(document: Any) -> Fixtures:
             seen[oaid] = account.api_key
     recipients = {recipient_key(key): Outcome.parse(value) for key, value in document.get("recipients", {}).items()}
     return Fixtures(accounts, recipients, Prices(**document.get("prices", {})), document)
+
+
+def _where(document: Any, instance_path: Any) -> str:
+    """The path of an error as the document spells it (jsonschema-rs turns digit-only keys into ints)."""
+    parts: list[str] = []
+    node = document
+    for step in instance_path:
+        if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            parts.append(str(step))
+            node = node[step]
+        elif isinstance(node, dict):
+            key = next((k for k in node if k == step or str(k) == str(step) or (str(k).lstrip("+0").isdigit() and int(str(k).lstrip("+")) == step)), str(step))
+            parts.append(str(key))
+            node = node.get(key)
+        else:
+            parts.append(str(step))
+            node = None
+    return "/".join(parts) or "(top)"
 
 
 def _account(raw: dict[str, Any], index: int) -> Account:

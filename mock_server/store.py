@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS recipients (
 CREATE INDEX IF NOT EXISTS recipients_by_key ON recipients (recipient_key);
 CREATE INDEX IF NOT EXISTS recipients_by_zalo_id ON recipients (zalo_msg_id);
 CREATE TABLE IF NOT EXISTS callbacks (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: an attempt in flight during a reset must not land on a new row
     smsid TEXT NOT NULL,
     url TEXT NOT NULL,
     query TEXT NOT NULL,
@@ -249,7 +249,7 @@ class Store:
                 "INSERT INTO balances (api_key, balance) VALUES (?, ?)",
                 [(a.api_key, a.balance) for a in current.accounts],
             )
-            db.execute("UPDATE meta SET clock_offset = 0")
+            db.execute("UPDATE meta SET clock_offset = 0, scenarios_version = scenarios_version + 1")
 
     # ------------------------------------------------------------------ accounts
     def balance(self, api_key: str) -> float:
@@ -412,25 +412,6 @@ class Store:
             f"SELECT * FROM messages WHERE {where} ORDER BY seq LIMIT ? OFFSET ?", (*args, limit, offset)  # noqa: S608
         ).fetchall()
         return int(total), rows
-
-    def journal(self, *, smsid: str | None = None, oaid: str | None = None, recipient: str | None = None,
-                request_id: str | None = None, limit: int = 100, before_seq: int | None = None) -> list[sqlite3.Row]:
-        clauses, args = [], []
-        if smsid:
-            clauses.append("m.smsid = ?"); args.append(smsid)
-        if oaid:
-            clauses.append("m.oaid = ?"); args.append(oaid)
-        if request_id:
-            clauses.append("m.request_id = ?"); args.append(request_id)
-        if recipient:
-            clauses.append("m.smsid IN (SELECT smsid FROM recipients WHERE recipient_key = ? OR recipient = ?)")
-            args += [recipient, recipient]
-        if before_seq:
-            clauses.append("m.seq < ?"); args.append(before_seq)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        return self.connection().execute(
-            f"SELECT m.* FROM messages m{where} ORDER BY m.seq DESC LIMIT ?", (*args, limit)  # noqa: S608
-        ).fetchall()
 
     # ------------------------------------------------------------------ callbacks
     def callbacks_for(self, smsid: str) -> list[sqlite3.Row]:
