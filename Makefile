@@ -5,10 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SPEC := spec/esms-zalo.openapi.yaml
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 .PHONY: install generate check-generated sdk test run clean
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
 
 # Reinstall only when a dependency list changes.
 $(STAMP): pyproject.toml generated/pyproject.toml
@@ -16,6 +17,11 @@ $(STAMP): pyproject.toml generated/pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ./generated -e '.[test,codegen]'
 	@touch $(STAMP)
+
+# The Node tools of the spec's portability tests (Spectral, Prism), as package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
 
 ## generate: regenerate the SDK in generated/ from the spec
 generate: $(STAMP)
@@ -31,7 +37,7 @@ sdk: $(STAMP)
 	@ls dist/*.whl
 
 ## test: the whole suite, including spec validation and the generated-code drift check
-test: $(STAMP) check-generated
+test: $(STAMP) $(NODE_STAMP) check-generated
 	$(PY) -m pytest
 
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
@@ -39,4 +45,4 @@ run: $(STAMP)
 	$(VENV)/bin/esms-mock serve --fixtures mock_server/demo_fixtures.yaml
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules dist build .pytest_cache .hypothesis
