@@ -7,7 +7,7 @@ SPEC := spec/esms-zalo.openapi.yaml
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install generate check-generated sdk test run clean
+.PHONY: install generate check-generated sdk test run bench clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -43,6 +43,11 @@ test: $(STAMP) $(NODE_STAMP) check-generated
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
 run: $(STAMP)
 	$(VENV)/bin/esms-mock serve --fixtures mock_server/demo_fixtures.yaml
+
+## bench: throughput, latency, start-up and memory of the served mock, side by side with Prism
+bench: $(STAMP) $(NODE_STAMP)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) node_modules dist build .pytest_cache .hypothesis

@@ -1,0 +1,198 @@
+"""`make bench`: drive the served mock (and Stoplight Prism on the same spec) with wrk on loopback.
+
+Prints requests/s and p50/p99 latency for a valid V5 send (validated and stored), an invalid send
+and a status query; the time from start to first answer; resident memory before and after load;
+and the mock/Prism ratios, all measured side by side in one run because this machine is noisy.
+This is a script that prints figures, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "lua"
+SPEC = ROOT / "spec" / "esms-zalo.openapi.yaml"
+PRISM = ROOT / "node_modules" / ".bin" / "prism"
+CREDENTIALS = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}
+V5_PATH = "/MainService.svc/json/SendZaloMessage_V5_post/"
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        return json.loads(response.read())
+
+
+def wait_ready(url: str, body: dict, started: float, timeout: float = 30.0) -> float:
+    """Seconds from `started` until the server answers `body` at `url`."""
+    while time.perf_counter() - started < timeout:
+        try:
+            post(url, body)
+            return time.perf_counter() - started
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"no answer from {url} within {timeout} s")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True, check=True).stdout
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for line in out.splitlines():
+        p, pp, r = (int(x) for x in line.split())
+        children.setdefault(pp, []).append(p)
+        rss[p] = r
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss.get(current, 0)
+        todo.extend(children.get(current, []))
+    return total / 1024
+
+
+def wrk(url: str, script: Path | None, seconds: int, connections: int) -> Load:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Socket errors:.*", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    problems = ", ".join(x for x in (errors.group(0) if errors else "", f"non-2xx {non2xx.group(1)}" if non2xx else "") if x)
+    return Load(rps, percentile("50%"), percentile("99%"), problems or "none")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--db", str(workdir / "bench.sqlite3"),
+               "--fixtures", str(Path(__file__).with_name("fixtures.yaml")), "--workers", str(args.workers),
+               "--threads", str(args.threads), "--log-level", "warning"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        ready = wait_ready(base + "/MainService.svc/json/GetBalance_json", CREDENTIALS, started)
+        smsid = post(base + V5_PATH, {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484",
+                                      "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}]})["SMSID"]
+        status_url = f"{base}/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY"
+        rss_start = rss_mb(process.pid)
+        print(f"  mock ready in {ready:.3f} s, {rss_start:.0f} MB; measuring...", flush=True)
+        results = {"ready_s": ready, "rss_start_mb": rss_start}
+        for name, url, script in (
+            ("valid V5 send", base + V5_PATH, LUA / "valid_send.lua"),
+            ("invalid send", base + V5_PATH, LUA / "invalid_send.lua"),
+            ("status query", status_url, None),
+        ):
+            wrk(url, script, 2, args.connections)  # warm-up
+            results[name] = wrk(url, script, args.seconds, args.connections)
+            print(f"  {name}: {results[name].requests_per_second:.0f} req/s", flush=True)
+        results["rss_end_mb"] = rss_mb(process.pid)
+        return results
+    finally:
+        stop(process)
+
+
+def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
+    if shutil.which("node") is None or not PRISM.exists():
+        print("  Prism skipped: npm tools are not installed (run `make install` with Node.js and npm present)")
+        return None
+    port = free_port()
+    command = [str(PRISM), "mock", str(SPEC), "-p", str(port)] + (["-v", verbosity] if verbosity else [])
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        body = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
+                "TempData": [{"key": "otp", "value": "1"}]}
+        ready = wait_ready(f"http://127.0.0.1:{port}{V5_PATH}", body, started, timeout=60)
+        wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", 2, args.connections)
+        load = wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", args.seconds, args.connections)
+        return {"ready_s": ready, "valid V5 send": load, "rss_mb": rss_mb(process.pid)}
+    finally:
+        stop(process)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each measured load (default: %(default)s)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="mock worker processes (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per mock worker (default: %(default)s)")
+    parser.add_argument("--no-prism", action="store_true", help="measure the mock only")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (make bench installs it with apt-get)", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="esms-bench-") as tmp:
+        print(f"esms-mock: {args.workers} workers x {args.threads} threads, wrk -t2 -c{args.connections} -d{args.seconds}s", flush=True)
+        mock = bench_mock(args, Path(tmp))
+    prism = {} if args.no_prism else {
+        label: result for label, verbosity in (("Prism (default logging)", None), ("Prism (-v silent)", "silent"))
+        if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_prism(args, verbosity)) is not None
+    }
+    print()
+    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  socket errors / non-2xx")
+    for name in ("valid V5 send", "invalid send", "status query"):
+        load = mock[name]
+        print(f"{'mock ' + name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
+    for label, result in prism.items():
+        load = result["valid V5 send"]
+        print(f"{label + ' V5 send':28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
+    print()
+    print(f"time to first answer: mock {mock['ready_s']:.3f} s" +
+          "".join(f", {label} {r['ready_s']:.3f} s" for label, r in prism.items()))
+    print(f"resident memory: mock {mock['rss_start_mb']:.0f} MB at start, {mock['rss_end_mb']:.0f} MB after the load" +
+          "".join(f"; {label} {r['rss_mb']:.0f} MB" for label, r in prism.items()))
+    ours = mock["valid V5 send"]
+    for label, result in prism.items():
+        theirs = result["valid V5 send"]
+        print(f"ratio vs {label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, "
+              f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock['ready_s'] / result['ready_s']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
