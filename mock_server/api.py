@@ -101,6 +101,11 @@ def decode(op: Operation, request: Request) -> Any:
     if op.reads_query:
         return {key: value for key, value in request.args.items(multi=False)}
     raw = request.get_data(cache=False)
+    limit = request.max_content_length
+    if limit is not None and request.content_length is None and len(raw) >= limit:
+        # A body without Content-Length (chunked) is cut at the limit by werkzeug, not refused:
+        # one that reaches the limit is too large, as one that announces a larger length.
+        raise RequestEntityTooLarge()
     if op.is_form:
         try:
             pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)

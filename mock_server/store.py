@@ -152,6 +152,7 @@ class MessageDraft:
     callbacks: list[CallbackDraft] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     quota_oaid: str | None = None  # the OA whose daily ZNS quota this message uses
+    quota_fallback_price: float = 0.0  # a recipient's price once the quota fails its ZNS (multichannel: the SMS)
 
     @property
     def price(self) -> float:
@@ -342,7 +343,7 @@ class Store:
         for offset, recipient in enumerate(draft.recipients):
             if first + offset >= daily_quota:
                 recipient.outcome = on_exceeded
-                recipient.price = 0.0
+                recipient.price = draft.quota_fallback_price
 
     def _insert_message(self, db: sqlite3.Connection, api_key: str, draft: MessageDraft, now: float) -> None:
         seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM messages").fetchone()[0]

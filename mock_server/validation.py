@@ -38,12 +38,17 @@ class RequestValidator:
 
     def check(self, operation: Operation, data: Any) -> Invalid | None:
         validator = self._validators[operation.operation_id]
-        if validator.is_valid(data):
-            return None
-        error = next(iter(validator.iter_errors(data)))
+        try:
+            if validator.is_valid(data):
+                return None
+            error = next(iter(validator.iter_errors(data)))
+        except ValueError:  # jsonschema-rs gives up on values nested deeper than it recurses
+            code = operation.invalid_request_code
+            return Invalid(code, f"{self._spec.message_for(code)}: the body is nested too deeply")
         return self._explain(operation, error)
 
     def _explain(self, operation: Operation, error: jsonschema_rs.ValidationError) -> Invalid:
+        error = _closest(error)
         path = [str(part) for part in error.instance_path]
         kind = type(error.kind).__name__
         if kind == "Required":
@@ -58,6 +63,20 @@ class RequestValidator:
             detail = f"{where}: {_short(error)}"
         code = code or operation.invalid_request_code
         return Invalid(code, f"{self._spec.message_for(code)}: {detail}")
+
+
+def _closest(error: jsonschema_rs.ValidationError) -> jsonschema_rs.ValidationError:
+    """For a value that matches none of a `oneOf`/`anyOf`, the first failure of the form it comes
+    closest to (fewest failures), so that a field-level code inside that form applies: a
+    multichannel ZNS leg without `TempID` is answered 791, not the operation's generic code."""
+    for _ in range(32):  # nested alternatives; bounded, whatever the schema
+        if type(error.kind).__name__ not in ("OneOfNotValid", "AnyOf"):
+            return error
+        branches = [list(branch) for branch in (getattr(error.kind, "context", None) or []) if branch]
+        if not branches:
+            return error
+        error = min(branches, key=len)[0]
+    return error
 
 
 def _lookup(operation: Operation, path: tuple[str, ...], keys: tuple[str, ...]) -> str | None:

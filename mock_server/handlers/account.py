@@ -25,16 +25,8 @@ def list_oas(call: Call) -> dict[str, Any]:
     return {"ErrorMessage": "success", "ZOAList": oas}
 
 
-def _own_oa_or_204(call: Call, oaid: str) -> Any:
-    """Operations whose code list has no 799: an OA that is not this account's is unknown (204)."""
-    oa = call.account.oas.get(oaid)
-    if oa is None:
-        raise EsmsError("204", f"OAID {oaid} not found")
-    return oa
-
-
 def list_templates(call: Call) -> dict[str, Any]:
-    oa = _own_oa_or_204(call, call.data["OAId"])
+    oa = require_oa(call, call.data["OAId"])
     templates = [
         {
             "TempContent": t.content,
@@ -53,7 +45,7 @@ def list_templates(call: Call) -> dict[str, Any]:
 
 
 def get_template_info(call: Call) -> dict[str, Any]:
-    oa = _own_oa_or_204(call, call.data["OAId"])
+    oa = require_oa(call, call.data["OAId"])
     template = oa.templates.get(call.data["TemplateId"])
     if template is None:
         raise EsmsError("789", f"TemplateId is not config: {call.data['TemplateId']} is not set up for OA {oa.oaid}")

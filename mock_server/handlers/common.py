@@ -21,6 +21,7 @@ from mock_server.store import CallbackDraft, MessageDraft, RecipientDraft, Refus
 log = logging.getLogger("esms_mock.messages")
 
 ZALO_NETWORK = "Zalo"
+ZALO_TELCOID = 9  # the telcoid of a Zalo user id (the vendor's UID callback sample), as the callback sends it
 
 
 @dataclass
@@ -39,15 +40,20 @@ class Call:
 
 # ---------------------------------------------------------------------- lookups
 def require_oa(call: Call, oaid: str) -> Oa:
-    """204 when no account has the OA; 799 when it is another account's or inactive."""
+    """204 when no account has the OA; 799 when it is another account's or inactive.
+
+    799 is a ZNS code: the operations whose code list has no 799 (follower messages, template
+    lists, registrations) answer 204 for an OA they cannot use, as for an unknown one.
+    """
     owner = call.fixtures.oa_owner(oaid)
     if owner is None:
         raise EsmsError("204", f"OAID {oaid} not found")
+    unusable = "799" if "799" in call.op.result_codes else "204"
     if owner.api_key != call.account.api_key:
-        raise EsmsError("799", f"OAID {oaid} is not attached to this account")
+        raise EsmsError(unusable, f"OAID {oaid} is not attached to this account")
     oa = owner.oas[oaid]
     if oa.status != "active":
-        raise EsmsError("799", f"OAID {oaid} is inactive")
+        raise EsmsError(unusable, f"OAID {oaid} is inactive")
     return oa
 
 
@@ -136,7 +142,7 @@ def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, o
     found = outcome or outcome_for(address, call.fixtures)
     if found.kind == "result_code":
         raise EsmsError(found.result_code)
-    telcoid, network = (0, ZALO_NETWORK) if by_uid else telco(address)
+    telcoid, network = (ZALO_TELCOID, ZALO_NETWORK) if by_uid else telco(address)
     return RecipientDraft(
         recipient=address,
         recipient_key=recipient_key(address),
@@ -148,13 +154,30 @@ def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, o
     )
 
 
+MAX_JOURNAL_DEPTH = 32
+TOO_DEEP = "(nested too deeply to keep)"
+
+
 def redacted(data: dict[str, Any]) -> dict[str, Any]:
-    """The request as the journal keeps it: never the SecretKey."""
-    return {key: value for key, value in data.items() if key != "SecretKey"}
+    """The request as the journal keeps it: never the SecretKey, and no deeper than
+    MAX_JOURNAL_DEPTH levels (an unknown field may hold anything the JSON parser accepts, and
+    the journal must still be able to write it)."""
+    return {key: _bounded(value, 1) for key, value in data.items() if key != "SecretKey"}
+
+
+def _bounded(value: Any, depth: int) -> Any:
+    if not isinstance(value, (dict, list)):
+        return value
+    if depth >= MAX_JOURNAL_DEPTH:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        return {key: _bounded(item, depth + 1) for key, item in value.items()}
+    return [_bounded(item, depth + 1) for item in value]
 
 
 def request_ids(*values: Any) -> list[str]:
-    return [value for value in values if isinstance(value, str) and value]
+    """The request's RequestIds, each once: one request never collides with itself."""
+    return list(dict.fromkeys(value for value in values if isinstance(value, str) and value))
 
 
 def accept(

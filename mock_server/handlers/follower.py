@@ -50,11 +50,12 @@ def send_follower_message_v5(call: Call) -> dict[str, Any]:
     template_type = payload.get("template_type")
     if template_type is None:
         kind = "buttons"
-    elif template_type.startswith("transaction_"):
-        kind = template_type
-        _check_transaction(payload)
     else:
         kind = template_type
+        if template_type != "media" and "text" in message:
+            raise _payload_error(f"a {template_type} card has no text; its content is in the attachment")
+        if template_type.startswith("transaction_"):
+            _check_transaction(payload)
     return _send(call, call.data["Payload"]["recipient"]["user_id"], message.get("text", ""), kind)
 
 

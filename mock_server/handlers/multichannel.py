@@ -55,6 +55,7 @@ def send_multichannel_message(call: Call) -> dict[str, Any]:
         callback_url=zns_leg.get("CallbackUrl"), sandbox="1" in (zns_leg.get("Sandbox"), sms_leg.get("Sandbox")),
         send_at=send_at, final_at=final_at, content=sms_leg["Content"], body=redacted(data), recipients=[target],
         quota_oaid=oa.oaid, extra={"fallback": "sms" if target.outcome.kind != "delivered" else None},
+        quota_fallback_price=call.fixtures.prices.sms,  # a ZNS failed for the quota is sent, and paid, as SMS
     )
     accept(call, [draft], oa=oa, quota_exempt=exempt, build_callbacks=functools.partial(
         callbacks_for, type_id=int(template.sms_type), sms_fallback_url=sms_leg.get("CallbackUrl"),

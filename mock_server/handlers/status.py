@@ -17,6 +17,7 @@ from mock_server.results import EsmsError
 STATUS_WINDOW = 7 * DAY_SECONDS
 MAX_CALLBACK_IDS = 200
 MAX_PAGE_SIZE = 500
+MAX_OFFSET = 2**62
 
 
 def _outcome(row: sqlite3.Row) -> Outcome:
@@ -84,8 +85,9 @@ def get_sent_data(call: Call) -> dict[str, Any]:
         raise EsmsError("110", "Request data incorrect: From and To must be yyyy-MM-dd HH:mm:ss dates") from None
     page = _number(data["Page"], "110", "Page", low=1)
     size = _number(data["PageSize"], "110", "PageSize", low=1, high=MAX_PAGE_SIZE)
+    offset = min((page - 1) * size, MAX_OFFSET)  # a page far past the end is empty, not an SQLite overflow
     total, messages = call.store.messages_between(call.account.api_key, [int(data["SmsType"])], start, end,
-                                                  (page - 1) * size, size)
+                                                  offset, size)
     recipients = call.store.recipients_of([m["smsid"] for m in messages])
     items = []
     for message in messages:

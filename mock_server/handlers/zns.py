@@ -4,6 +4,8 @@ hashed phone, bulk, the full-content forms, and the price estimate."""
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from mock_server.callbacks import TYPE_JOURNEY, callbacks_for
@@ -23,6 +25,8 @@ from mock_server.handlers.common import (
     values_from_params,
     zns_price,
 )
+from mock_server.delivery import MAGIC_PHONE_PREFIX
+from mock_server.phones import national
 from mock_server.results import EsmsError
 from mock_server.store import MessageDraft
 
@@ -90,8 +94,27 @@ def send_zns_by_uid(call: Call) -> dict[str, Any]:
     return _send(call, call.data["ZaloUid"], dict(call.data["TempData"]), by_uid=True)
 
 
+def _wrong_form_hashes(numbers: Iterable[str]) -> set[str]:
+    """SHA-256 of the `0...` and `+84...` forms of national numbers: hashes of the wrong form."""
+    found: set[str] = set()
+    for number in numbers:
+        for form in (number, "+84" + number[1:]):
+            found.add(hashlib.sha256(form.encode()).hexdigest())
+    return found
+
+
+# Every magic number (0900000000 to 0900000999) hashed in the two wrong forms.
+_MAGIC_WRONG_FORM = _wrong_form_hashes(f"{MAGIC_PHONE_PREFIX}{n:03d}" for n in range(1000))
+
+
 def send_zns_by_hashed_phone(call: Call) -> dict[str, Any]:
-    return _send(call, call.data["HashPhone"], dict(call.data["TempData"]))
+    """The hash of a number the mock knows (a magic number or a fixture's), taken of the `0...` or
+    `+84...` form instead of the `84...` form, is the vendor's wrong-number error: 108."""
+    hash_phone = call.data["HashPhone"]
+    known = (national(key) for key in call.fixtures.recipients if key.isdigit() and key.startswith("0"))
+    if hash_phone in _MAGIC_WRONG_FORM or hash_phone in _wrong_form_hashes(known):
+        raise EsmsError("108", "The phone number is not valid: hash the 84... form of the number")
+    return _send(call, hash_phone, dict(call.data["TempData"]))
 
 
 def send_zns_v4(call: Call) -> dict[str, Any]:
@@ -126,7 +149,7 @@ def send_zns_bulk(call: Call) -> dict[str, Any]:
             campaign=data.get("campaignid"), request_ids=request_ids(item.get("RequestId")),
             callback_url=data.get("CallbackUrl"), sandbox=data.get("Sandbox") == "1", send_at=send_at,
             final_at=final_at, content=_content(template.content, named),
-            body={**redacted({k: v for k, v in data.items() if k != "Data"}), "Data": [item]},
+            body=redacted({**{k: v for k, v in data.items() if k != "Data"}, "Data": [item]}),
             recipients=[target], quota_oaid=oa.oaid,
         ))
     results = accept(call, drafts, build_callbacks=functools.partial(callbacks_for, type_id=type_id),

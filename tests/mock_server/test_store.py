@@ -1,0 +1,227 @@
+"""The SQLite store under concurrency and crashes.
+
+Several worker processes share one database file (gunicorn workers): a RequestId raced by
+several processes at once is accepted exactly once, a balance raced by several processes is
+never overspent, and a message whose acceptance was committed survives the process that stored
+it being killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mock_server.callbacks import callbacks_for
+from mock_server.fixtures import DEMO_FIXTURES_PATH, Outcome
+from mock_server.store import MessageDraft, RecipientDraft, Refused, Store
+
+# This module does not import conftest: the worker processes import it (spawn), and should not
+# pay for Flask and the spec validators they never use.
+API_KEY = "DEMO_API_KEY"
+OAID = "4097311281936189049"
+OTP_TEMPLATE = "205644"
+PHONE = "0901888484"
+WORKERS = 8
+PRICE = 440.0
+CONTEXT = multiprocessing.get_context("spawn")
+
+
+def draft(request_id: str | None = None, *, smsid: str | None = None, price: float = PRICE,
+          callback_url: str | None = "http://127.0.0.1:9/cb") -> MessageDraft:
+    """A one-recipient ZNS as the handlers build it."""
+    now = time.time()
+    return MessageDraft(
+        smsid=smsid or uuid.uuid4().hex + "100",
+        operation="send_zns_v6",
+        type_id=25,
+        oaid=OAID,
+        template_id=OTP_TEMPLATE,
+        campaign=None,
+        request_ids=[request_id] if request_id else [],
+        callback_url=callback_url,
+        sandbox=False,
+        send_at=now,
+        final_at=now + 0.2,
+        content="123456",
+        body={"ApiKey": API_KEY, "Phone": PHONE, "RequestId": request_id},
+        recipients=[RecipientDraft(PHONE, PHONE, Outcome("delivered"), price, 2, "Mobifone", uuid.uuid4().hex[:20])],
+        quota_oaid=OAID,
+    )
+
+
+def new_store(tmp_path: Path, balance: float = 1_000_000) -> Path:
+    path = tmp_path / "store.sqlite3"
+    document = yaml.safe_load(DEMO_FIXTURES_PATH.read_text(encoding="utf-8"))
+    document["accounts"][0]["balance"] = balance
+    store = Store(path)
+    store.load_fixtures(document)
+    store.close()
+    return path
+
+
+# ---------------------------------------------------------------------------- work done in child processes
+def _accept_at_the_same_moment(path: str, request_id: str, start: Any, results: Any) -> None:
+    """Open an own Store on the shared file, wait until every worker is ready, then accept one message."""
+    store = Store(path)
+    store.balance(API_KEY)  # the connection is open before the race starts
+    message = draft(request_id)
+    start.wait(timeout=120)  # a barrier: released when the last worker arrives
+    try:
+        store.accept(API_KEY, [message], time.time(), daily_quota=500,
+                     build_callbacks=lambda d: callbacks_for(d, type_id=25))
+        results.put(("accepted", message.smsid))
+    except Refused as refused:
+        results.put((refused.code, message.smsid))
+    except Exception as exc:  # reported to the parent, which fails the test with it
+        results.put((f"error: {type(exc).__name__}: {exc}", message.smsid))
+    finally:
+        store.close()
+
+
+def _accept_then_die(path: str, smsid: str, request_id: str) -> None:
+    store = Store(path)
+    store.accept(API_KEY, [draft(request_id, smsid=smsid)], time.time(), daily_quota=500,
+                 build_callbacks=lambda d: callbacks_for(d, type_id=25))
+    os.kill(os.getpid(), signal.SIGKILL)  # no close, no checkpoint, no atexit
+    time.sleep(60)  # never reached
+
+
+def _race(path: Path, request_ids: list[str | None]) -> list[tuple[str, str]]:
+    start = CONTEXT.Barrier(len(request_ids))
+    results = CONTEXT.Queue()
+    processes = [CONTEXT.Process(target=_accept_at_the_same_moment, args=(str(path), rid, start, results))
+                 for rid in request_ids]
+    for process in processes:
+        process.start()
+    found = [results.get(timeout=120) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0, process.exitcode
+    return found
+
+
+# ---------------------------------------------------------------------------- tests
+def test_request_id_raced_by_several_processes_is_accepted_exactly_once(tmp_path):
+    path = new_store(tmp_path)
+    request_id = "race-" + uuid.uuid4().hex[:8]
+    found = _race(path, [request_id] * WORKERS)
+    outcomes = sorted(outcome for outcome, _ in found)
+    assert outcomes == ["124"] * (WORKERS - 1) + ["accepted"], outcomes
+    [winner] = [smsid for outcome, smsid in found if outcome == "accepted"]
+    store = Store(path)
+    rows = store.connection().execute("SELECT smsid FROM messages WHERE request_id = ?", (request_id,)).fetchall()
+    assert [row["smsid"] for row in rows] == [winner]
+    assert store.balance(API_KEY) == pytest.approx(1_000_000 - PRICE)
+    assert len(store.all_callbacks()) == 1
+    store.close()
+
+
+def test_different_request_ids_raced_by_several_processes_are_all_accepted(tmp_path):
+    path = new_store(tmp_path)
+    found = _race(path, [f"many-{i}" for i in range(WORKERS)])
+    assert [outcome for outcome, _ in found] == ["accepted"] * WORKERS
+    store = Store(path)
+    seqs = [row["seq"] for row in store.connection().execute("SELECT seq FROM messages")]
+    assert sorted(seqs) == list(range(1, WORKERS + 1))  # one ordered journal, no duplicate positions
+    assert store.balance(API_KEY) == pytest.approx(1_000_000 - WORKERS * PRICE)
+    assert store.quota_used(OAID, time.time()) == WORKERS
+    store.close()
+
+
+def test_balance_raced_by_several_processes_is_never_overspent(tmp_path):
+    path = new_store(tmp_path, balance=3 * PRICE + 100)
+    found = _race(path, [None] * WORKERS)
+    outcomes = sorted(outcome for outcome, _ in found)
+    assert outcomes == ["103"] * (WORKERS - 3) + ["accepted"] * 3, outcomes
+    store = Store(path)
+    assert store.balance(API_KEY) == pytest.approx(100)
+    assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 3
+    store.close()
+
+
+def test_committed_message_survives_sigkill_of_the_process_that_stored_it(tmp_path):
+    path = new_store(tmp_path)
+    smsid = uuid.uuid4().hex + "777"
+    request_id = "durable-" + uuid.uuid4().hex[:8]
+    child = CONTEXT.Process(target=_accept_then_die, args=(str(path), smsid, request_id))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == -signal.SIGKILL
+    store = Store(path)
+    message = store.message(smsid)
+    assert message is not None, "the committed message was lost with the process"
+    assert (message["request_id"], message["api_key"], message["oaid"]) == (request_id, API_KEY, OAID)
+    assert [row["recipient"] for row in store.recipients(smsid)] == [PHONE]
+    assert len(store.callbacks_for(smsid)) == 1
+    assert store.balance(API_KEY) == pytest.approx(1_000_000 - PRICE)
+    # The RequestId reservation survived too: the same id is still a duplicate.
+    with pytest.raises(Refused) as refused:
+        store.accept(API_KEY, [draft(request_id)], time.time())
+    assert refused.value.code == "124"
+    store.close()
+
+
+def test_refused_acceptance_leaves_nothing_behind(tmp_path):
+    path = new_store(tmp_path, balance=PRICE - 1)
+    store = Store(path)
+    with pytest.raises(Refused) as refused:
+        store.accept(API_KEY, [draft("left-nothing")], time.time(), daily_quota=500,
+                     build_callbacks=lambda d: callbacks_for(d, type_id=25))
+    assert refused.value.code == "103"
+    db = store.connection()
+    for table in ("messages", "recipients", "callbacks", "request_ids", "quota_use"):
+        assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table  # noqa: S608
+    assert store.balance(API_KEY) == PRICE - 1
+    store.close()
+
+
+def test_request_id_window_is_24_hours(tmp_path):
+    store = Store(new_store(tmp_path))
+    now = time.time()
+    store.accept(API_KEY, [draft("window")], now)
+    with pytest.raises(Refused):
+        store.accept(API_KEY, [draft("window")], now + 86_400 - 1)
+    store.accept(API_KEY, [draft("window")], now + 86_400 + 1)
+    store.close()
+
+
+def test_partial_acceptance_reports_each_duplicate_and_stores_the_rest(tmp_path):
+    store = Store(new_store(tmp_path))
+    now = time.time()
+    store.accept(API_KEY, [draft("taken")], now)
+    results = store.accept(API_KEY, [draft("fresh-1"), draft("taken"), draft("fresh-2"), draft("fresh-1")], now,
+                           partial=True)
+    assert results == [None, "124", None, "124"]
+    assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 3
+    store.close()
+
+
+def test_a_store_opened_before_a_fork_opens_its_own_connection_in_the_child(tmp_path):
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    path = new_store(tmp_path)
+    store = Store(path)
+    store.balance(API_KEY)  # the parent's connection exists
+    fork = multiprocessing.get_context("fork")
+    results = fork.Queue()
+
+    def child() -> None:
+        try:
+            store.accept(API_KEY, [draft("forked")], time.time())
+            results.put("accepted")
+        except Exception as exc:  # reported to the parent
+            results.put(repr(exc))
+
+    process = fork.Process(target=child)
+    process.start()
+    assert results.get(timeout=60) == "accepted"
+    process.join(timeout=60)
+    assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
+    store.close()
