@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -15,9 +15,9 @@ from mock_server import control, fixtures
 from mock_server.api import JSON_MIMETYPE, EsmsApi
 from mock_server.callbacks import Dispatcher
 from mock_server.config import MockConfig
-from mock_server.routing import CONTROL_PREFIX, NormalisePaths, normalise
+from mock_server.routing import CONTROL_PREFIX
 from mock_server.scenarios import ScenarioBook
-from mock_server.spec import ApiSpec, Operation
+from mock_server.spec import ApiSpec
 from mock_server.store import Store
 from mock_server.validation import RequestValidator
 
@@ -34,7 +34,6 @@ class MockState:
     api: EsmsApi
     scenarios: ScenarioBook
     dispatcher: Dispatcher
-    routes: dict[str, Operation] = field(default_factory=dict)
     _dispatcher_pid: int | None = None
 
     def ensure_dispatcher(self) -> None:
@@ -58,30 +57,29 @@ def create_app(config: MockConfig | None = None) -> Flask:
         store.load_fixtures(fixtures.read_document(fixtures.DEMO_FIXTURES_PATH))
     scenarios = ScenarioBook(store)
     dispatcher = Dispatcher(store, config.callbacks)
-    api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay)
-    state = MockState(config, spec, store, api, scenarios, dispatcher)
 
     app = Flask("esms_mock")
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # The eSMS operations, routed from the spec, run in front of Flask (see mock_server.api);
+    # Flask serves the control plane and the 404/405 answers.
+    api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
+                  config.max_body_bytes, fallback=app.wsgi_app)
+    state = MockState(config, spec, store, api, scenarios, dispatcher)
+    api.on_request = state.ensure_dispatcher
     app.extensions["esms_mock"] = state
-    for op in spec.operations.values():
-        rule = normalise(op.path)
-        state.routes[rule] = op
-        app.add_url_rule(rule, endpoint=op.operation_id, view_func=_view(api, op), methods=[op.method])
+    for rule, methods in api.routes.items():
+        # Registered so that Flask answers 405 (with Allow) for the other methods of these paths.
+        app.add_url_rule(rule, endpoint=rule, view_func=_not_reached, methods=sorted(methods))
     app.register_blueprint(control.blueprint(state))
     app.before_request(state.ensure_dispatcher)
     _error_handlers(app, state)
-    app.wsgi_app = NormalisePaths(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = api  # type: ignore[assignment]
     return app
 
 
-def _view(api: EsmsApi, op: Operation) -> Any:
-    def view() -> Response:
-        return api.answer(op, request)
-
-    view.__name__ = op.operation_id
-    return view
+def _not_reached() -> Response:  # pragma: no cover - EsmsApi answers these routes before Flask
+    return _json(400, {"error": "Mock internal error", "message": "routed to Flask by mistake"})
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

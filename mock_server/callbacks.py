@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("esms_mock.callbacks")
 
+CHECKPOINT_INTERVAL = 1.0  # seconds between WAL checkpoints
 TYPE_FOLLOWER = 26
 TYPE_JOURNEY = 27
 TYPE_SMS = 2
@@ -185,9 +186,14 @@ class Dispatcher:
         return time.time() + self._store.state()[0]
 
     def _run(self) -> None:
+        next_checkpoint = 0.0
         while not self._stop.is_set():
             try:
                 self._tick()
+                if time.monotonic() >= next_checkpoint:
+                    # The store leaves checkpoints to this background thread (see Store.connection).
+                    self._store.checkpoint()
+                    next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL
             except Exception:  # the dispatcher must outlive any single failure
                 log.exception("event=callback_dispatcher_error")
                 self._stop.wait(1.0)

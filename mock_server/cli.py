@@ -12,6 +12,7 @@ from pathlib import Path
 from mock_server.callbacks import CallbackSettings
 from mock_server.config import MockConfig
 from mock_server.fixtures import DEMO_FIXTURES_PATH, FixtureError
+from mock_server.store import StoreError
 
 DESCRIPTION = """\
 An offline, stateful stand-in for the eSMS.vn Zalo API: answers every operation of
@@ -60,9 +61,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
+class _QuietScenarioDrops(logging.Filter):
+    """The server logs a traceback when a `drop` scenario breaks a response off on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionAbortedError))
+
+
 def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for name in ("_granian", "granian", "granian.server"):
+        logging.getLogger(name).addFilter(_QuietScenarioDrops())
     temporary = tempfile.TemporaryDirectory(prefix="esms-mock-") if args.temporary else None
     db = Path(temporary.name) / "esms-mock.sqlite3" if temporary else Path(args.db or "esms-mock.sqlite3")
     config = MockConfig(
@@ -75,7 +85,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     try:
         app = create_app(config)
-    except (FixtureError, OSError) as exc:
+    except (FixtureError, StoreError, OSError) as exc:
         print(f"esms-mock: cannot start: {exc}", file=sys.stderr)
         return 2
     state = app.extensions["esms_mock"]

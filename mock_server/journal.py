@@ -129,7 +129,7 @@ def find_messages(store: Store, *, smsid: str | None = None, oaid: str | None = 
         if key.isdigit() and key.startswith("0"):
             keys.add(hashed(key))
         marks = ",".join("?" * len(keys))
-        clauses.append(f"m.smsid IN (SELECT smsid FROM recipients WHERE recipient_key IN ({marks}) OR recipient IN ({marks}))")
+        clauses.append(f"(m.recipient_key IN ({marks}) OR m.recipient IN ({marks}))")
         args += [*keys, *keys]
     where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
     return store.connection().execute(  # type: ignore[no-any-return]

@@ -47,12 +47,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 
 if TYPE_CHECKING:  # httpx, PyYAML and the SDK are imported when first used
-    import httpx
     from esms_zalo import Client, DeliveryReport
 
 DEMO_FIXTURES_PATH = Path(__file__).with_name("demo_fixtures.yaml")
@@ -75,7 +74,14 @@ _INI = {
 
 
 class EsmsMockError(Exception):
-    """The mock could not be started, or its control plane refused a request (the message says why)."""
+    """The mock could not be started, or its control plane refused a request (the message says why).
+
+    `status_code`: the control plane's HTTP status, when it answered.
+    """
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 class WaitTimeout(AssertionError):
@@ -88,6 +94,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(name, help_text, default=default)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse bad ini values at once, with a usage error rather than an error in every test."""
+    scope = _scope_value(config)
+    if scope not in SCOPES:
+        raise pytest.UsageError(f"esms_mock_scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    for name in ("esms_mock_delivery_delay", "esms_mock_callback_attempts", "esms_mock_start_timeout"):
+        _float_ini(config, name)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
@@ -97,8 +112,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if isinstance(mock, EsmsMock):
             with contextlib.suppress(Exception):
                 report.sections.append(("esms-mock journal", mock.describe_journal()))
+        if isinstance(funcargs.get("esms_mock"), EsmsMock):  # esms_mock marks where this test's log starts
             with contextlib.suppress(Exception):
-                log = mock.log_since_mark()
+                log = funcargs["esms_mock"].log_since_mark()
                 if log.strip():
                     report.sections.append(("esms-mock server log (this test)", log.rstrip()))
         sink = funcargs.get("esms_callback_sink")
@@ -108,33 +124,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 # ============================================================================ fixtures
+def _scope_value(config: pytest.Config) -> str:
+    return str(config.getini("esms_mock_scope") or "session").strip()
+
+
 def _server_scope(fixture_name: str, config: pytest.Config) -> str:
-    scope = str(config.getini("esms_mock_scope") or "session").strip()
-    if scope not in SCOPES:
-        raise pytest.UsageError(f"esms_mock_scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    return scope
+    scope = _scope_value(config)
+    return scope if scope in SCOPES else "session"  # pytest_configure has refused it already
 
 
 @pytest.fixture
-def esms_mock_fixtures() -> Any:
+def esms_mock_fixtures(pytestconfig: pytest.Config) -> Any:
     """The Fixtures document `esms_mock` serves: a dict, or the path of a YAML/JSON file.
 
-    Override it in your conftest.py, a test module or a class, at any scope. Default: the
-    mock's demo data (account DEMO_API_KEY/DEMO_SECRET_KEY, OA 4097311281936189049, OTP
-    template 205644 with parameter `otp`).
+    Override it in your conftest.py, a test module or a class, at any scope. Default: the file
+    of the ini option `esms_mock_fixtures`, else the mock's demo data (account
+    DEMO_API_KEY/DEMO_SECRET_KEY, OA 4097311281936189049, OTP template 205644 with `otp`).
     """
-    return DEMO_FIXTURES_PATH
+    return _configured_fixtures(pytestconfig)
+
+
+def _configured_fixtures(config: pytest.Config) -> Any:
+    return str(config.getini("esms_mock_fixtures") or "").strip() or DEMO_FIXTURES_PATH
 
 
 @pytest.fixture(scope=_server_scope)
 def esms_mock_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EsmsMock]:
     """The esms-mock server process (no reset between tests; prefer `esms_mock`)."""
     config = request.config
-    if request.scope == "function":
-        source = request.getfixturevalue("esms_mock_fixtures")
-    else:
-        configured = str(config.getini("esms_mock_fixtures") or "").strip()
-        source = configured or DEMO_FIXTURES_PATH
+    # At function scope the server starts with the test's own fixtures; at a wider scope with the
+    # configured ones, and esms_mock loads each test's on top when they differ.
+    source = request.getfixturevalue("esms_mock_fixtures") if request.scope == "function" else _configured_fixtures(config)
     document = read_fixtures(source, config.rootpath)
     server = EsmsMock.start(
         document,
@@ -212,6 +232,48 @@ def _canonical(document: Mapping[str, Any]) -> str:
 
 
 # ============================================================================ the mock
+class _PortTaken(EsmsMockError):
+    """Another process took the free port first."""
+
+
+# Run in a fresh interpreter before it becomes the server (exec keeps the pid): on Linux, ask
+# for SIGTERM when the process that started it dies, so that a pytest killed with SIGKILL (a CI
+# timeout) does not leave a server behind; the server runs in its own session, out of reach of
+# signals sent to pytest's process group.
+_EXEC_WITH_PARENT_DEATH_SIGNAL = """
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _with_parent_death_signal(command: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux"):
+        return command
+    return [sys.executable, "-c", _EXEC_WITH_PARENT_DEATH_SIGNAL, str(os.getpid()), *command]
+
+
+def _server_env() -> dict[str, str]:
+    """The environment of the server: it imports the same mock_server as this plugin, installed or not."""
+    import site
+    import sysconfig
+
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    package_root = str(Path(__file__).resolve().parent.parent)
+    installed = {str(Path(p).resolve()) for p in (*site.getsitepackages(), sysconfig.get_paths()["purelib"],
+                                                  sysconfig.get_paths()["platlib"])}
+    if package_root not in installed:  # a source checkout: the server's cwd is elsewhere
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -247,7 +309,6 @@ class EsmsMock:
         workdir.mkdir(parents=True, exist_ok=True)
         fixtures_path = workdir / "fixtures.json"
         fixtures_path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-        failure = ""
         for attempt in range(1, attempts + 1):
             db_path = workdir / f"db-{attempt}.sqlite3"
             log_path = workdir / f"esms-mock-{attempt}.log"
@@ -258,27 +319,24 @@ class EsmsMock:
                 "--delivery-delay", str(delivery_delay), "--callback-attempts", str(callback_attempts),
                 "--log-level", "info",
             ]
-            env = dict(os.environ)
-            # The child imports the same mock_server as this plugin, installed or not.
-            package_root = str(Path(__file__).resolve().parent.parent)
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
-            env["PYTHONUNBUFFERED"] = "1"
             with open(log_path, "wb") as log:
-                process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                           cwd=workdir, env=env, start_new_session=True)
+                process = subprocess.Popen(_with_parent_death_signal(command), stdin=subprocess.DEVNULL, stdout=log,
+                                           stderr=subprocess.STDOUT, cwd=workdir, env=_server_env(),
+                                           start_new_session=True)
             server = cls(f"http://127.0.0.1:{port}", process, log_path, db_path, document)
             atexit.register(server.stop)
             try:
                 server._wait_until_healthy(start_timeout)
-            except EsmsMockError as exc:
+            except _PortTaken:
                 server.stop()
-                failure = str(exc)
-                log_text = _read(log_path)
-                if "in use" in log_text and attempt < attempts:  # lost the race for the port: another one
-                    continue
+                if attempt == attempts:
+                    raise
+                continue  # lost the race for the free port: try another one
+            except BaseException:
+                server.stop()
                 raise
             return server
-        raise EsmsMockError(failure)
+        raise AssertionError("unreachable")
 
     def _wait_until_healthy(self, timeout: float) -> None:
         import httpx
@@ -288,18 +346,21 @@ class EsmsMock:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                raise EsmsMockError(f"the esms-mock server exited with status {code} before it was ready:\n"
-                                    f"{self._log_tail()}")
+                log = self.log()
+                error = _PortTaken if "in use" in log else EsmsMockError
+                raise error(f"the esms-mock server exited with status {code} before it was ready:\n{self._log_tail()}")
             try:
                 answer = self._http.get("/_mock/health", timeout=2.0)
             except httpx.TransportError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
             else:
                 if answer.status_code == 200:
-                    database = answer.json().get("database")
-                    if Path(str(database)).resolve() != self.db_path.resolve():
-                        raise EsmsMockError(f"another server answers on {self.base_url} (database {database}); "
-                                            "the port was taken")
+                    try:
+                        database = answer.json().get("database")
+                    except (ValueError, AttributeError):
+                        database = None
+                    if database is None or Path(str(database)).resolve() != self.db_path.resolve():
+                        raise _PortTaken(f"another server answers on {self.base_url}; the port was taken")
                     return
                 last_error = f"HTTP {answer.status_code}"
             time.sleep(POLL_INTERVAL)
@@ -362,6 +423,7 @@ class EsmsMock:
 
     # ------------------------------------------------------------------ control plane
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
         import httpx
 
         if self._stopped:
@@ -378,20 +440,23 @@ class EsmsMock:
             body = None
         if answer.status_code >= 400:
             if isinstance(body, dict):
-                text = f"{body.get('error', 'error')}: {body.get('message', '')}"
                 problems = body.get("problems") or []
                 if problems:
-                    text += "".join(f"\n  - {problem}" for problem in problems)
+                    text = f"{body.get('error', 'error')}:" + "".join(f"\n  - {problem}" for problem in problems)
+                else:
+                    text = f"{body.get('error', 'error')}: {body.get('message', '')}"
             else:
                 text = answer.text[:500]
-            raise EsmsMockError(f"{method} {path} answered {answer.status_code}: {text}")
+            raise EsmsMockError(f"{method} {path} answered {answer.status_code}: {text}", answer.status_code)
         return body
 
     def health(self) -> dict[str, Any]:
+        __tracebackhide__ = True
         return self._control("GET", "/_mock/health")  # type: ignore[no-any-return]
 
     def reset(self) -> dict[str, Any]:
         """Forget messages, callbacks, RequestIds, quota use and scenarios; clock back to real time."""
+        __tracebackhide__ = True
         return self._control("POST", "/_mock/reset")  # type: ignore[no-any-return]
 
     @property
@@ -401,6 +466,7 @@ class EsmsMock:
 
     def load_fixtures(self, document: Mapping[str, Any] | str | os.PathLike[str]) -> dict[str, Any]:
         """Replace the fixtures (a dict or a YAML/JSON file). Journal, clock and scenarios are kept."""
+        __tracebackhide__ = True
         loaded = read_fixtures(document)
         summary = self._control("PUT", "/_mock/fixtures", json=loaded)
         self._document = loaded
@@ -408,6 +474,7 @@ class EsmsMock:
 
     def use_fixtures(self, document: dict[str, Any]) -> None:
         """Load `document` unless it is what the server serves already."""
+        __tracebackhide__ = True
         if _canonical(document) != _canonical(self._document):
             self.load_fixtures(document)
 
@@ -434,6 +501,7 @@ class EsmsMock:
 
     def client(self, **kwargs: Any) -> Client:
         """An `esms_zalo.Client` on this mock with the first account's keys (closed after the test)."""
+        __tracebackhide__ = True
         from esms_zalo import Client
 
         kwargs.setdefault("api_key", self.api_key)
@@ -453,21 +521,24 @@ class EsmsMock:
     def messages(self, *, smsid: str | None = None, oaid: str | None = None, recipient: str | None = None,
                  request_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Accepted messages, newest first (GET /_mock/messages): request, recipients, status, callbacks."""
+        __tracebackhide__ = True
         params = _params(smsid=smsid, oaid=oaid, recipient=recipient, request_id=request_id, limit=limit)
         return self._control("GET", "/_mock/messages", params=params)["messages"]  # type: ignore[no-any-return]
 
     def message(self, smsid: str) -> dict[str, Any]:
         """One message in detail, with each recipient's timeline and every callback attempt."""
+        __tracebackhide__ = True
         try:
-            return self._control("GET", f"/_mock/messages/{smsid}")  # type: ignore[no-any-return]
+            return self._control("GET", f"/_mock/messages/{quote(smsid, safe='')}")  # type: ignore[no-any-return]
         except EsmsMockError as exc:
-            if " 404:" not in str(exc):
+            if exc.status_code != 404:
                 raise
-            raise EsmsMockError(f"no message {smsid} in the journal; it holds:\n{self._journal_lines()}") from None
+            raise EsmsMockError(f"no message {smsid} in the journal; it holds:\n{self._journal_lines()}", 404) from None
 
     def callbacks(self, *, smsid: str | None = None, state: str | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:
         """Delivery callbacks sent or to send, newest first, with every attempt (GET /_mock/callbacks)."""
+        __tracebackhide__ = True
         params = _params(smsid=smsid, state=state, limit=limit)
         return self._control("GET", "/_mock/callbacks", params=params)["callbacks"]  # type: ignore[no-any-return]
 
@@ -478,6 +549,7 @@ class EsmsMock:
         `predicate` is a function of a journal entry, or a dict of filters. Raises WaitTimeout,
         listing the journal, when none matches within `timeout` seconds.
         """
+        __tracebackhide__ = True
         if isinstance(predicate, Mapping):
             filters = {**predicate, **filters}
             predicate = None
@@ -502,6 +574,7 @@ class EsmsMock:
         `delivered` means the mock's GET to the CallbackUrl was answered 2xx. Raises WaitTimeout,
         saying where each callback of the message stands and why, when none is within `timeout`.
         """
+        __tracebackhide__ = True
         if state is not None and state not in CALLBACK_STATES:
             raise ValueError(f"state must be one of {', '.join(CALLBACK_STATES)} or None, not {state!r}")
         deadline = time.monotonic() + timeout
@@ -520,7 +593,7 @@ class EsmsMock:
         callbacks = self.callbacks(smsid=smsid, limit=20)
         if smsid is not None:
             try:
-                message = self._control("GET", f"/_mock/messages/{smsid}")
+                message = self._control("GET", f"/_mock/messages/{quote(smsid, safe='')}")
             except EsmsMockError:
                 return f"There is no message {smsid} in the journal; it holds:\n{self._journal_lines()}"
             if not message.get("callback_url"):
@@ -569,27 +642,33 @@ class EsmsMock:
                      message: str | None = None, http_status: int | None = None, latency_ms: int | None = None,
                      drop: bool | None = None, times: int | None = None) -> dict[str, Any]:
         """Force answers: the next `times` requests to `operation` ("*": all) whose fields equal `match`."""
+        __tracebackhide__ = True
         body = {k: v for k, v in {"operation": operation, "match": dict(match) if match else None, "code": code,
                                    "message": message, "http_status": http_status, "latency_ms": latency_ms,
                                    "drop": drop, "times": times}.items() if v is not None}
         return self._control("POST", "/_mock/scenarios", json=body)  # type: ignore[no-any-return]
 
     def scenarios(self) -> list[dict[str, Any]]:
+        __tracebackhide__ = True
         return self._control("GET", "/_mock/scenarios")["scenarios"]  # type: ignore[no-any-return]
 
     def remove_scenario(self, scenario_id: int) -> int:
+        __tracebackhide__ = True
         return int(self._control("DELETE", f"/_mock/scenarios/{int(scenario_id)}")["removed"])
 
     def remove_scenarios(self) -> int:
         """Remove every scenario; the number removed."""
+        __tracebackhide__ = True
         return int(self._control("DELETE", "/_mock/scenarios")["removed"])
 
     def clock(self) -> dict[str, Any]:
         """{now, now_iso, offset_seconds} of the mock clock."""
+        __tracebackhide__ = True
         return self._control("GET", "/_mock/clock")  # type: ignore[no-any-return]
 
     def advance_clock(self, seconds: float) -> dict[str, Any]:
         """Move the mock clock forward: messages progress, due callbacks go out at once."""
+        __tracebackhide__ = True
         return self._control("POST", "/_mock/clock/advance", json={"seconds": seconds})  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
@@ -770,6 +849,8 @@ class CallbackSink:
 
         With `parse`, as `esms_zalo.DeliveryReport`s. Raises WaitTimeout listing what arrived.
         """
+        __tracebackhide__ = True
+
         def matching() -> list[ReceivedRequest]:
             return [r for r in self._received if (smsid is None or r.smsid == smsid)
                     and (not ok_only or 200 <= r.status < 300)]

