@@ -62,8 +62,11 @@ def wait_ready(url: str, body: dict, started: float, timeout: float = 30.0) -> f
     raise RuntimeError(f"no answer from {url} within {timeout} s")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants."""
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(PSS, RSS) in MB of a process and all its descendants.
+
+    PSS counts a page shared by the forked workers once, split between them; RSS counts it in
+    every process, so the RSS sum overstates a pre-forking server's footprint."""
     out = subprocess.run(["ps", "-e", "-o", "pid=,ppid=,rss="], capture_output=True, text=True, check=True).stdout
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
@@ -71,12 +74,17 @@ def rss_mb(pid: int) -> float:
         p, pp, r = (int(x) for x in line.split())
         children.setdefault(pp, []).append(p)
         rss[p] = r
-    total, todo = 0, [pid]
+    pss_total, rss_total, todo = 0, 0, [pid]
     while todo:
         current = todo.pop()
-        total += rss.get(current, 0)
+        rss_total += rss.get(current, 0)
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                pss_total += sum(int(line.split()[1]) for line in rollup if line.startswith("Pss:"))
+        except OSError:
+            pss_total += rss.get(current, 0)
         todo.extend(children.get(current, []))
-    return total / 1024
+    return pss_total / 1024, rss_total / 1024
 
 
 def wrk(url: str, script: Path | None, seconds: int, connections: int) -> Load:
@@ -119,9 +127,9 @@ def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
         smsid = post(base + V5_PATH, {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484",
                                       "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}]})["SMSID"]
         status_url = f"{base}/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY"
-        rss_start = rss_mb(process.pid)
-        print(f"  mock ready in {ready:.3f} s, {rss_start:.0f} MB; measuring...", flush=True)
-        results = {"ready_s": ready, "rss_start_mb": rss_start}
+        memory_start = memory_mb(process.pid)
+        print(f"  mock ready in {ready:.3f} s, {memory_start[0]:.0f} MB; measuring...", flush=True)
+        results: dict = {"ready_s": ready, "memory_start": memory_start}
         for name, url, script in (
             ("valid V5 send", base + V5_PATH, LUA / "valid_send.lua"),
             ("invalid send", base + V5_PATH, LUA / "invalid_send.lua"),
@@ -130,7 +138,14 @@ def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
             wrk(url, script, 2, args.connections)  # warm-up
             results[name] = wrk(url, script, args.seconds, args.connections)
             print(f"  {name}: {results[name].requests_per_second:.0f} req/s", flush=True)
-        results["rss_end_mb"] = rss_mb(process.pid)
+        results["memory_after_load"] = memory_mb(process.pid)
+        # Memory must stay flat however many requests are served: a long soak, then measure again.
+        served = 0
+        for _ in range(args.soak_rounds):
+            load = wrk(base + V5_PATH, LUA / "valid_send.lua", args.seconds, args.connections)
+            served += int(load.requests_per_second * args.seconds)
+        results["soak_requests"] = served
+        results["memory_after_soak"] = memory_mb(process.pid)
         return results
     finally:
         stop(process)
@@ -150,7 +165,7 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
         ready = wait_ready(f"http://127.0.0.1:{port}{V5_PATH}", body, started, timeout=60)
         wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", 2, args.connections)
         load = wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", args.seconds, args.connections)
-        return {"ready_s": ready, "valid V5 send": load, "rss_mb": rss_mb(process.pid)}
+        return {"ready_s": ready, "valid V5 send": load, "memory": memory_mb(process.pid)}
     finally:
         stop(process)
 
@@ -161,6 +176,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="mock worker processes (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=4, help="threads per mock worker (default: %(default)s)")
+    parser.add_argument("--soak-rounds", type=int, default=3,
+                        help="extra rounds of valid sends before measuring memory again (default: %(default)s)")
     parser.add_argument("--no-prism", action="store_true", help="measure the mock only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -184,8 +201,11 @@ def main() -> int:
     print()
     print(f"time to first answer: mock {mock['ready_s']:.3f} s" +
           "".join(f", {label} {r['ready_s']:.3f} s" for label, r in prism.items()))
-    print(f"resident memory: mock {mock['rss_start_mb']:.0f} MB at start, {mock['rss_end_mb']:.0f} MB after the load" +
-          "".join(f"; {label} {r['rss_mb']:.0f} MB" for label, r in prism.items()))
+    start, loaded, soaked = mock["memory_start"], mock["memory_after_load"], mock["memory_after_soak"]
+    print(f"memory (PSS, RSS sum in brackets): mock {start[0]:.0f} MB ({start[1]:.0f}) at start, "
+          f"{loaded[0]:.0f} MB ({loaded[1]:.0f}) after the loads, {soaked[0]:.0f} MB ({soaked[1]:.0f}) after "
+          f"{mock['soak_requests']} more sends" +
+          "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f})" for label, r in prism.items()))
     ours = mock["valid V5 send"]
     for label, result in prism.items():
         theirs = result["valid V5 send"]
