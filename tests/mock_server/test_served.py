@@ -1,0 +1,196 @@
+"""The mock as `esms-mock serve` runs it: a real server with several worker processes, killed
+and restarted, calling a real callback receiver. Slower than the in-process tests, so few."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CREDENTIALS = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}
+V5 = "/MainService.svc/json/SendZaloMessage_V5_post/"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def call(base: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def otp(request_id: str | None = None, callback_url: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
+                            "TempData": [{"key": "otp", "value": "123456"}]}
+    if request_id:
+        body["RequestId"] = request_id
+    if callback_url:
+        body["CallbackUrl"] = callback_url
+    return body
+
+
+class Server:
+    """`esms-mock serve` in its own process group, on a free port, with a database in tmp_path."""
+
+    def __init__(self, db: Path, *, workers: int = 2, delay: float = 0.3) -> None:
+        self.db, self.workers, self.delay = db, workers, delay
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(self.port), "--db", str(self.db),
+                   "--workers", str(self.workers), "--threads", "4", "--delivery-delay", str(self.delay),
+                   "--log-level", "warning"]
+        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                call(self.base, "/_mock/health")
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise AssertionError("esms-mock serve did not answer within 30 s")
+
+    def kill(self) -> None:
+        """kill -9 of every process of the server: no chance to flush or clean up."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Receiver:
+    """A callback endpoint that fails the first `failures` requests with HTTP 500."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.received: list[str] = []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                with outer.lock:
+                    outer.received.append(self.path)
+                    failing = outer.failures > 0
+                    outer.failures -= 1 if failing else 0
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/esms-callback"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, count: int, timeout: float) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.received) >= count:
+                    return list(self.received)
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} callback requests within {timeout} s, got {self.received}")
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    running = Server(tmp_path / "served.sqlite3").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    endpoint = Receiver()
+    yield endpoint
+    endpoint.close()
+
+
+def test_duplicate_request_ids_racing_on_several_workers_are_accepted_exactly_once(server: Server) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        codes = list(pool.map(lambda _: call(server.base, V5, otp("raced-request"))["CodeResult"], range(32)))
+    assert codes.count("100") == 1, codes
+    assert set(codes) == {"100", "124"}
+
+
+def test_callback_is_retried_until_the_receiver_recovers(server: Server, receiver: Receiver) -> None:
+    receiver.failures = 2
+    smsid = call(server.base, V5, otp(callback_url=receiver.url))["SMSID"]
+    requests = receiver.wait_for(3, timeout=20)  # 500, 500, then 200 after 1 s and 2 s of backoff
+    assert all(f"SMSID={smsid}" in path for path in requests)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        callback = call(server.base, f"/_mock/callbacks?smsid={smsid}")["callbacks"][0]
+        if callback["state"] == "delivered":
+            break
+        time.sleep(0.1)
+    assert callback["state"] == "delivered"
+    assert [a["status_code"] for a in callback["attempts"]] == [500, 500, 200]
+
+
+def test_accepted_message_survives_kill_9_and_restart(tmp_path: Path) -> None:
+    first = Server(tmp_path / "crash.sqlite3").start()
+    try:
+        smsid = call(first.base, V5, otp("before-the-crash"))["SMSID"]
+        first.kill()
+        second = Server(first.db).start()
+        try:
+            status = call(second.base, f"/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY")
+            assert status["CodeResponse"] == "100"
+            assert call(second.base, V5, otp("before-the-crash"))["CodeResult"] == "124"
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+
+
+def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(tmp_path: Path, receiver: Receiver) -> None:
+    first = Server(tmp_path / "outbox.sqlite3", delay=2.0).start()
+    try:
+        smsid = call(first.base, V5, otp(callback_url=receiver.url))["SMSID"]
+        first.kill()  # before the message's final state: its callback is still in the outbox
+        assert receiver.received == []
+        second = Server(first.db, delay=2.0).start()
+        try:
+            [path] = receiver.wait_for(1, timeout=20)
+            assert f"SMSID={smsid}" in path and "SendStatus=5" in path
+        finally:
+            second.stop()
+    finally:
+        first.stop()
