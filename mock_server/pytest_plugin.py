@@ -27,7 +27,9 @@ final delivery state), ``esms_mock_callback_attempts`` (5), ``esms_mock_start_ti
 seconds), ``esms_mock_fixtures`` (the session's fixtures file; default the demo data).
 
 A failing test that used the mock gets extra report sections: the journal (messages and
-callbacks) and the server's log lines written during the test.
+callbacks), the server's log lines written during the test and what the callback sink got.
+The server is stopped at teardown whatever happens (and, on Linux, when pytest itself is
+killed); a server that hangs at start is replaced (up to three attempts).
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ CALLBACK_STATES = ("pending", "delivered", "failed")
 DEFAULT_TIMEOUT = 5.0
 POLL_INTERVAL = 0.05
 LOG_TAIL_LINES = 40
+READY_BANNER = "esms-mock ready on"  # what `esms-mock serve` prints once it listens
+# A server that listens but has not answered for this long is stuck (seen: a worker forked while
+# another thread of the parent held an import lock); it is stopped and another one started.
+HUNG_AFTER = 10.0
 
 _INI = {
     "esms_mock_scope": ("scope of the esms-mock server process: session (default), package, module, class or "
@@ -236,10 +242,15 @@ class _PortTaken(EsmsMockError):
     """Another process took the free port first."""
 
 
+class _StartHung(EsmsMockError):
+    """The server said it was ready, then did not answer."""
+
+
 # Run in a fresh interpreter before it becomes the server (exec keeps the pid): on Linux, ask
 # for SIGTERM when the process that started it dies, so that a pytest killed with SIGKILL (a CI
 # timeout) does not leave a server behind; the server runs in its own session, out of reach of
-# signals sent to pytest's process group.
+# signals sent to pytest's process group. (The signal follows the thread that started it:
+# fixtures run in pytest's main thread.)
 _EXEC_WITH_PARENT_DEATH_SIGNAL = """
 import ctypes, os, signal, sys
 parent = int(sys.argv[1])
@@ -300,6 +311,8 @@ class EsmsMock:
         self._clients: list[Client] = []
         self._log_mark = 0
         self._stopped = False
+        self.start_attempt = 1  # which start attempt this server is (see `start`)
+        self.start_seconds = 0.0
 
     # ------------------------------------------------------------------ process
     @classmethod
@@ -324,14 +337,15 @@ class EsmsMock:
                                            stderr=subprocess.STDOUT, cwd=workdir, env=_server_env(),
                                            start_new_session=True)
             server = cls(f"http://127.0.0.1:{port}", process, log_path, db_path, document)
+            server.start_attempt = attempt
             atexit.register(server.stop)
             try:
                 server._wait_until_healthy(start_timeout)
-            except _PortTaken:
-                server.stop()
+            except (_PortTaken, _StartHung):
+                server.stop(grace=2.0)
                 if attempt == attempts:
                     raise
-                continue  # lost the race for the free port: try another one
+                continue  # lost the race for the free port, or a server that hung at start: another one
             except BaseException:
                 server.stop()
                 raise
@@ -341,18 +355,24 @@ class EsmsMock:
     def _wait_until_healthy(self, timeout: float) -> None:
         import httpx
 
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
+        listening_since: float | None = None  # when it said it was ready, or took a connection without answering
         last_error = "no answer yet"
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
-                log = self.log()
-                error = _PortTaken if "in use" in log else EsmsMockError
+                error = _PortTaken if "in use" in self.log() else EsmsMockError
                 raise error(f"the esms-mock server exited with status {code} before it was ready:\n{self._log_tail()}")
             try:
                 answer = self._http.get("/_mock/health", timeout=2.0)
             except httpx.TransportError as exc:
                 last_error = f"{type(exc).__name__}: {exc}"
+                if listening_since is None and (isinstance(exc, httpx.ReadTimeout) or READY_BANNER in self.log()):
+                    listening_since = time.monotonic()
+                if listening_since is not None and time.monotonic() - listening_since > HUNG_AFTER:
+                    raise _StartHung(f"the esms-mock server on {self.base_url} is listening but did not answer "
+                                     f"/_mock/health for {HUNG_AFTER:g} s ({last_error}):\n{self._log_tail()}") from None
             else:
                 if answer.status_code == 200:
                     try:
@@ -361,6 +381,7 @@ class EsmsMock:
                         database = None
                     if database is None or Path(str(database)).resolve() != self.db_path.resolve():
                         raise _PortTaken(f"another server answers on {self.base_url}; the port was taken")
+                    self.start_seconds = time.monotonic() - start
                     return
                 last_error = f"HTTP {answer.status_code}"
             time.sleep(POLL_INTERVAL)
@@ -375,8 +396,8 @@ class EsmsMock:
     def pid(self) -> int:
         return self.process.pid
 
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL to its process group after 10 s). Idempotent."""
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL to its process group after `grace` seconds). Idempotent."""
         if self._stopped:
             return
         self._stopped = True
@@ -389,7 +410,7 @@ class EsmsMock:
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)  # gunicorn's master stops its worker gracefully
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGKILL)  # the session started for this server only

@@ -9,6 +9,7 @@ milliseconds of starting.
 
 from __future__ import annotations
 
+import encodings.idna  # noqa: F401 - see serve_forever
 import socket
 import threading
 import time
@@ -20,7 +21,12 @@ from granian.constants import Interfaces
 
 
 def serve_forever(app: Any, *, host: str, port: int, workers: int, threads: int, on_ready: Callable[[], None]) -> None:
-    """Serve until interrupted; `on_ready` runs once the port answers."""
+    """Serve until interrupted; `on_ready` runs once the port answers.
+
+    The announcing thread runs in the parent while it forks the workers. Its first connect
+    would import the IDNA codec; imported here instead, so that no worker is forked while that
+    thread holds the import lock (which left a worker unable to import anything: a hang).
+    """
     threading.Thread(target=_announce_when_listening, args=(host, port, on_ready), daemon=True).start()
     server = Granian(
         target="mock_server.app:create_app",  # informational: the loader below hands over the built app
