@@ -8,11 +8,15 @@ uses, and which code a failing field maps to (`x-esms-error-codes`).
 from __future__ import annotations
 
 import copy
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "esms-zalo.openapi.yaml"
@@ -166,10 +170,24 @@ class ApiSpec:
 
 
 def load_yaml(path: Path | str) -> Any:
-    """Parse a YAML file with libyaml when available (about 7 times faster: start-up time counts)."""
+    """Parse a YAML file, through a JSON cache keyed by the file's content (start-up time counts:
+    parsing the spec's YAML takes ~0.1 s even with libyaml, reading the cached JSON ~1 ms)."""
+    raw = Path(path).read_bytes()
+    cache = Path(tempfile.gettempdir()) / "esms-mock-cache" / (hashlib.sha256(raw).hexdigest() + ".json")
+    try:
+        return orjson.loads(cache.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        pass
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    document = yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(orjson.dumps(document))
+        os.replace(partial, cache)  # atomic: concurrent starts never read half a file
+    except (OSError, TypeError):  # no writable temp dir, or YAML that JSON cannot hold: no cache
+        pass
+    return document
 
 
 def to_json_schema(schema: Any) -> Any:
