@@ -7,7 +7,7 @@ SPEC := spec/esms-zalo.openapi.yaml
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install generate check-generated sdk test run bench clean
+.PHONY: install generate check-generated sdk test run bench fuzz clean
 
 install: $(STAMP) $(NODE_STAMP)
 
@@ -15,7 +15,7 @@ install: $(STAMP) $(NODE_STAMP)
 $(STAMP): pyproject.toml generated/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./generated -e '.[test,codegen]'
+	$(PY) -m pip install --quiet -e ./generated -e '.[test,codegen,contract]'
 	@touch $(STAMP)
 
 # The Node tools of the spec's portability tests (Spectral, Prism), as package-lock.json pins them.
@@ -43,6 +43,10 @@ test: $(STAMP) $(NODE_STAMP) check-generated
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
 run: $(STAMP)
 	$(VENV)/bin/esms-mock serve --fixtures mock_server/demo_fixtures.yaml
+
+## fuzz: a long schemathesis run against the served mock (2,000 examples per operation), with progress
+fuzz: $(STAMP)
+	ESMS_FUZZ_EXAMPLES=2000 ESMS_FUZZ_STATEFUL=500 $(PY) -m pytest tests/contract/test_schemathesis_mock.py -v -p no:cacheprovider --durations=0
 
 ## bench: throughput, latency, start-up and memory of the served mock, side by side with Prism
 bench: $(STAMP) $(NODE_STAMP)

@@ -294,10 +294,13 @@ def _scenario_from(data: dict[str, Any], operations: dict[str, Any]) -> Scenario
     unknown = sorted(set(data) - set(SCENARIO_FIELDS))
     if unknown:
         problems.append(f"unknown field(s): {', '.join(unknown)}")
+    nulls = [name for name in SCENARIO_FIELDS if name in data and data[name] is None]
+    if nulls:
+        problems.append(f"{', '.join(nulls)} must not be null (leave the field out instead)")
     operation = data.get("operation")
     if not isinstance(operation, str) or (operation != "*" and operation not in operations):
         problems.append(f"operation must be an operationId of the eSMS spec or \"*\", not {_show(operation)}")
-    match = data.get("match", {})
+    match = {} if data.get("match") is None else data["match"]
     if not isinstance(match, dict):
         problems.append("match must be an object of top-level request fields and the values they must equal")
     code = data.get("code")
