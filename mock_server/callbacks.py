@@ -191,7 +191,7 @@ class Dispatcher:
             try:
                 self._tick()
                 if time.monotonic() >= next_checkpoint:
-                    # The store leaves checkpoints to this background thread (see Store.connection).
+                    # Most checkpoint work off the request path (see Store.connection).
                     self._store.checkpoint()
                     next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL
             except Exception:  # the dispatcher must outlive any single failure
