@@ -4,9 +4,16 @@
 
 from __future__ import annotations
 
+import re
+import types
+import typing
 from types import ModuleType
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
+
+# A whole number written as text, short enough to be an eSMS enum value (no huge conversions).
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,18}")
 
 
 class EsmsModel(BaseModel):
@@ -21,6 +28,71 @@ class EsmsModel(BaseModel):
         # lost: it stays readable in `model_extra` (and is sent on, if a caller sets one).
         extra="allow",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_enum_numbers_in_either_form(cls, data: Any) -> Any:
+        """Read an enum of numbers given as a digit string ("5"), and an enum of digit strings
+        given as a number (1), as the enum's value.
+
+        eSMS writes numbers either way (the spec's DigitsOrInteger, the callback's query
+        string); pydantic already reads `int` fields from digit strings and, with
+        coerce_numbers_to_str, `str` fields from numbers, but a Literal accepts only its exact
+        values: without this, SendStatus "5" would be refused while SendFailed "0" is read.
+        A value outside the enum is still refused.
+        """
+        if not isinstance(data, dict):
+            return data
+        read: dict[str, Any] | None = None
+        for key, kind in _enum_fields(cls).items():
+            value = data.get(key)
+            if kind is int and isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+                number: int | str = int(value)
+            elif kind is str and isinstance(value, int) and not isinstance(value, bool):
+                number = str(value)
+            else:
+                continue
+            if read is None:
+                read = dict(data)
+            read[key] = number
+        return data if read is None else read
+
+
+_ENUM_FIELDS: dict[type[BaseModel], dict[str, type]] = {}
+
+
+def _enum_fields(model: type[BaseModel]) -> dict[str, type]:
+    """The keys (alias and name) of the model's fields whose type is one Literal of whole
+    numbers (int) or of digit strings (str), optional or not. A union of both forms (a field
+    that takes 1 or "1") is left to pydantic: either form is already one of its values."""
+    found = _ENUM_FIELDS.get(model)
+    if found is None:
+        found = {}
+        for name, info in model.model_fields.items():
+            kind = _enum_kind(info.annotation)
+            if kind is not None:
+                found[name] = kind
+                found[info.alias or name] = kind
+        _ENUM_FIELDS[model] = found
+    return found
+
+
+def _enum_kind(annotation: Any) -> type | None:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        rest = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(rest) != 1:
+            return None
+        return _enum_kind(rest[0])
+    if typing.get_origin(annotation) is not typing.Literal:
+        return None
+    values = typing.get_args(annotation)
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return int
+    if all(isinstance(v, str) and _WHOLE_NUMBER.fullmatch(v) and str(int(v)) == v for v in values):
+        return str
+    return None
 
 
 def complete_models(module: ModuleType) -> None:

@@ -231,9 +231,9 @@ class ClientCore:
             )
         try:
             data = response.json()
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than json can follow
             raise InvalidResponseError(
-                f"{operation.name}: the answer is not JSON",
+                f"{operation.name}: the answer is not JSON (or is nested too deeply to read)",
                 operation=operation.name,
                 request=request,
                 response=response,
@@ -252,7 +252,8 @@ class ClientCore:
             return operation.response_model.model_validate(data)
         except ValidationError as error:
             raise InvalidResponseError(
-                f"{operation.name}: the answer does not fit {operation.response_model.__name__}: {error}",
+                f"{operation.name}: the answer does not fit {operation.response_model.__name__}: "
+                f"{_validation_problems(error)}",
                 operation=operation.name,
                 request=request,
                 response=response,
@@ -361,6 +362,21 @@ def _message(operation: Operation[Any], data: dict[str, Any]) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     return ""
+
+
+def _validation_problems(error: ValidationError, limit: int = 5) -> str:
+    """Each field of the answer that breaks the spec, by its path in eSMS's spelling, and why."""
+    problems = []
+    for problem in error.errors(include_url=False)[:limit]:
+        where = ".".join(str(part) for part in problem["loc"]) or "the answer"
+        if problem["type"] == "missing":
+            problems.append(f"{where} is missing")
+            continue
+        shown = repr(problem.get("input"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        problems.append(f"{where}: {problem['msg']} (got {shown})")
+    more = error.error_count() - limit
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")
 
 
 def _answer_summary(operation: Operation[Any], response: httpx.Response) -> str:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import parse_qsl, unquote_plus, urlsplit
@@ -24,7 +25,7 @@ from .errors import CallbackParseError
 from .models import DeliveryCallback, ZaloErrorInfo
 
 # How each parameter is read, taken from the DeliveryCallback model when sdkgen ran: the
-# query string carries text, and a Literal of numbers (SendStatus) accepts no digit string.
+# query string carries text, read here so that an error names the parameter.
 _INTEGER_PARAMETERS = frozenset({
     "SendFailed",
     "SendStatus",
@@ -44,6 +45,9 @@ _REPORTED_AT = "reported_at"
 _TIME_SEPARATOR = "____"
 
 _INTEGER = re.compile(r"-?[0-9]+")
+# More digits than any counter, code or id eSMS sends as a number (and far below the 4,300 that
+# int() refuses to convert).
+_MAX_DIGITS = 30
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
@@ -94,19 +98,23 @@ def decode_error_info(value: str) -> ZaloErrorInfo:
         # ZNS by phone: a JSON string literal around the JSON object.
         try:
             text = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CallbackParseError(_ERROR_INFO, "a quoted value that is not a JSON string") from None
         if not isinstance(text, str):
             raise CallbackParseError(_ERROR_INFO, "a quoted value that is not a JSON string")
         text = text.strip()
-    reported_at: str | None = None
-    body, separator, suffix = text.rpartition(_TIME_SEPARATOR)
-    if separator:
-        text, reported_at = body, suffix.strip()
+    # The JSON object, then (follower and journey reports only) `____` and the report time.
+    # Zalo's message may itself contain `____`: only what follows the JSON is the suffix.
     try:
-        content = json.loads(text)
-    except ValueError:
+        content, end = json.JSONDecoder().raw_decode(text)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can follow
         raise CallbackParseError(_ERROR_INFO, f"not JSON in any known encoding: {value[:120]!r}") from None
+    rest = text[end:].strip()
+    reported_at: str | None = None
+    if rest:
+        if not rest.startswith(_TIME_SEPARATOR):
+            raise CallbackParseError(_ERROR_INFO, f"text after the JSON that is not a report time: {rest[:60]!r}")
+        reported_at = rest[len(_TIME_SEPARATOR) :].strip()
     if not isinstance(content, dict):
         raise CallbackParseError(_ERROR_INFO, f"JSON but not an object: {value[:120]!r}")
     if reported_at is not None:
@@ -123,7 +131,10 @@ def _parameters(query: str | Mapping[str, str | Sequence[str]]) -> dict[str, str
     if isinstance(query, str):
         text = query.strip()
         if text.startswith(("http://", "https://", "/")):  # a whole URL, not just its query
-            text = urlsplit(text).query
+            try:
+                text = urlsplit(text).query
+            except ValueError as error:  # "http://[": an unbalanced IPv6 host, and the like
+                raise CallbackParseError("url", f"not a URL: {error}") from None
         pairs = parse_qsl(text.lstrip("?"), keep_blank_values=True)
     elif isinstance(query, Mapping):
         pairs = []
@@ -149,10 +160,16 @@ def _number(name: str, value: str) -> int | float | None:
     text = value.strip()
     if not text:
         return None  # an empty optional counter is an absent one
+    shown = repr(value) if len(value) <= 40 else repr(value[:37]) + "..."
     if name in _INTEGER_PARAMETERS:
         if not _INTEGER.fullmatch(text):
-            raise CallbackParseError(name, f"{value!r} is not a whole number")
+            raise CallbackParseError(name, f"{shown} is not a whole number")
+        if len(text.lstrip("-")) > _MAX_DIGITS:
+            raise CallbackParseError(name, f"{shown} has more digits than any count or code")
         return int(text)
     if not _DECIMAL.fullmatch(text):
-        raise CallbackParseError(name, f"{value!r} is not a number")
-    return float(text)
+        raise CallbackParseError(name, f"{shown} is not a number")
+    number = float(text)
+    if not math.isfinite(number):
+        raise CallbackParseError(name, f"{shown} is too large a number")
+    return number
