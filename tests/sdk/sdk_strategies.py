@@ -1014,10 +1014,14 @@ def forbidden_answers(op: SpecOperation, *, success: bool = True) -> SearchStrat
     @st.composite
     def build(draw: st.DrawFn) -> tuple[Any, Breakage]:
         canonical = draw(response_pairs(op, success=success))[1]
-        options = [
-            b for b in breakages(op.response_schema, canonical) if success or b.path[:1] != (op.sdk.code_field,)
-        ]
-        breakage = draw(st.sampled_from(options))
+
+        def options() -> list[Breakage]:
+            found = breakages(op.response_schema, canonical)
+            return [b for b in found if success or b.path[:1] != (op.sdk.code_field,)]
+
+        if not options():  # nothing but the code: give the answer its message, to break that
+            canonical = {**canonical, op.sdk.message_fields[0]: "x"}
+        breakage = draw(st.sampled_from(options()))
         return broken(canonical, breakage), breakage
 
     return build()
