@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,11 +88,12 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return pss_total / 1024, rss_total / 1024
 
 
-def wrk(url: str, script: Path | None, seconds: int, connections: int) -> Load:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    if script is not None:
-        command += ["-s", str(script)]
-    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+def wrk(url: str, script: Path, seconds: int, connections: int) -> Load:
+    """One wrk run; the script counts answers without the expected code (bench/lua/answers.lua).
+
+    A fresh nonce per run keeps the RequestIds of valid sends unique across runs on one database."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s", "-s", str(script)]
+    out = subprocess.run([*command, url, "--", uuid.uuid4().hex[:12]], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
     def percentile(label: str) -> float:
@@ -100,7 +102,14 @@ def wrk(url: str, script: Path | None, seconds: int, connections: int) -> Load:
 
     errors = re.search(r"Socket errors:.*", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    problems = ", ".join(x for x in (errors.group(0) if errors else "", f"non-2xx {non2xx.group(1)}" if non2xx else "") if x)
+    unexpected = re.search(r"Unexpected answers \(without (.*)\): (\d+)", out)
+    if unexpected is None:
+        raise RuntimeError(f"{script.name} did not report its unexpected answers:\n{out}")
+    problems = ", ".join(x for x in (
+        errors.group(0) if errors else "",
+        f"non-2xx {non2xx.group(1)}" if non2xx else "",
+        f"{unexpected.group(2)} answers without {unexpected.group(1)}" if unexpected.group(2) != "0" else "",
+    ) if x)
     return Load(rps, percentile("50%"), percentile("99%"), problems or "none")
 
 
@@ -133,7 +142,7 @@ def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
         for name, url, script in (
             ("valid V5 send", base + V5_PATH, LUA / "valid_send.lua"),
             ("invalid send", base + V5_PATH, LUA / "invalid_send.lua"),
-            ("status query", status_url, None),
+            ("status query", status_url, LUA / "status_query.lua"),
         ):
             wrk(url, script, 2, args.connections)  # warm-up
             results[name] = wrk(url, script, args.seconds, args.connections)
@@ -191,7 +200,7 @@ def main() -> int:
         if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_prism(args, verbosity)) is not None
     }
     print()
-    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  socket errors / non-2xx")
+    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  socket errors / non-2xx / unexpected answers")
     for name in ("valid V5 send", "invalid send", "status query"):
         load = mock[name]
         print(f"{'mock ' + name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
