@@ -35,6 +35,7 @@ from mock_server.validation import RequestValidator
 log = logging.getLogger("esms_mock.requests")
 
 JSON_MIMETYPE = "application/json"
+_STATUS_LINES = {200: "200 OK", 413: "413 Request Entity Too Large"}
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -93,7 +94,7 @@ class EsmsApi:
             body = {"error": "Mock internal error",
                     "message": "The mock failed on this request; the server log has the details."}
         payload = orjson.dumps(body)
-        start_response(f"{status} {HTTPStatus(status).phrase}",
+        start_response(_STATUS_LINES.get(status) or f"{status} {HTTPStatus(status).phrase}",
                        [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(payload)))])
         log.debug("event=request operation=%s code=%s status=%d ms=%.2f", op.operation_id, code, status,
                   (time.perf_counter() - started) * 1000)

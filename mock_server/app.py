@@ -1,81 +1,51 @@
-"""The app factory: one place that wires configuration, spec, store, routes and background work."""
+"""The app factory: the mock's parts (mock_server.state) behind a Flask app that serves the
+control plane, and the 404 and 405 answers, around the eSMS operations."""
 
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from mock_server import control, fixtures
-from mock_server.api import JSON_MIMETYPE, EsmsApi
-from mock_server.callbacks import Dispatcher
+from mock_server import control
+from mock_server.api import JSON_MIMETYPE
 from mock_server.config import MockConfig
 from mock_server.routing import CONTROL_PREFIX
-from mock_server.scenarios import ScenarioBook
-from mock_server.spec import ApiSpec
-from mock_server.store import Store
-from mock_server.validation import RequestValidator
+from mock_server.state import MockState, build_state
 
 log = logging.getLogger("esms_mock")
 
 
-@dataclass
-class MockState:
-    """What the app holds; reachable as `app.extensions["esms_mock"]`."""
-
-    config: MockConfig
-    spec: ApiSpec
-    store: Store
-    api: EsmsApi
-    scenarios: ScenarioBook
-    dispatcher: Dispatcher
-    _dispatcher_pid: int | None = None
-
-    def ensure_dispatcher(self) -> None:
-        """Start the callback sender in this process (after a fork, each worker starts its own)."""
-        if self.config.start_dispatcher and self._dispatcher_pid != os.getpid():
-            self._dispatcher_pid = os.getpid()
-            self.dispatcher.start()
-
-    def shutdown(self) -> None:
-        self.dispatcher.stop()
-        self.store.close()
-
-
 def create_app(config: MockConfig | None = None) -> Flask:
-    config = config or MockConfig()
-    spec = ApiSpec.load(config.spec_path)
-    store = Store(config.db_path)
-    if config.fixtures_path is not None:
-        store.load_fixtures(fixtures.read_document(config.fixtures_path))
-    elif store.state()[1] == 0:  # a new database: serve the demo data
-        store.load_fixtures(fixtures.read_document(fixtures.DEMO_FIXTURES_PATH))
-    scenarios = ScenarioBook(store)
-    dispatcher = Dispatcher(store, config.callbacks)
-
     app = Flask("esms_mock")
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.json.sort_keys = False  # type: ignore[attr-defined]
     # The eSMS operations, routed from the spec, run in front of Flask (see mock_server.api);
     # Flask serves the control plane and the 404/405 answers.
-    api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
-                  config.max_body_bytes, fallback=app.wsgi_app)
-    state = MockState(config, spec, store, api, scenarios, dispatcher)
-    api.on_request = state.ensure_dispatcher
+    state = build_state(config or MockConfig(), fallback=app.wsgi_app)
+    attach_control_plane(app, state)
+    app.wsgi_app = state.api  # type: ignore[assignment]
+    return app
+
+
+def control_plane(state: MockState) -> Flask:
+    """A Flask app of the control plane alone, for a server that built `state` without Flask."""
+    app = Flask("esms_mock")
+    attach_control_plane(app, state)
+    return app
+
+
+def attach_control_plane(app: Flask, state: MockState) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = state.config.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["esms_mock"] = state
-    for rule, methods in api.routes.items():
+    for rule, methods in state.api.routes.items():
         # Registered so that Flask answers 405 (with Allow) for the other methods of these paths.
         app.add_url_rule(rule, endpoint=rule, view_func=_not_reached, methods=sorted(methods))
     app.register_blueprint(control.blueprint(state))
     app.before_request(state.ensure_dispatcher)
-    _error_handlers(app, state)
-    app.wsgi_app = api  # type: ignore[assignment]
-    return app
+    _error_handlers(app)
 
 
 def _not_reached() -> Response:  # pragma: no cover - EsmsApi answers these routes before Flask
@@ -86,7 +56,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE, headers=headers)
 
 
-def _error_handlers(app: Flask, state: MockState) -> None:
+def _error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None

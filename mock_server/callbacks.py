@@ -158,11 +158,7 @@ class Dispatcher:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            import httpx  # only a process that sends callbacks pays for importing it (start-up time)
-
             self._stop.clear()
-            self._client = httpx.Client(timeout=self._settings.timeout, follow_redirects=False, trust_env=False)
-            self._pool = ThreadPoolExecutor(self._settings.workers, thread_name_prefix="esms-callback")
             self._thread = threading.Thread(target=self._run, name="esms-callback-dispatcher", daemon=True)
             self._thread.start()
 
@@ -172,11 +168,12 @@ class Dispatcher:
         thread = self._thread
         if thread is not None:
             thread.join(timeout=5)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._client is not None:
-            self._client.close()
-        self._thread = None
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            if self._client is not None:
+                self._client.close()
+            self._pool, self._client, self._thread = None, None, None
 
     def wake(self) -> None:
         """Something new may be due (a message accepted, the clock moved)."""
@@ -184,6 +181,17 @@ class Dispatcher:
 
     def _now(self) -> float:
         return time.time() + self._store.state()[0]
+
+    def _open(self) -> None:
+        # Only when a callback is due, in the dispatcher's own thread: importing httpx and building
+        # its client (TLS context included) takes 0.2 s, which would otherwise delay the first answer.
+        import httpx
+
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self._settings.timeout, follow_redirects=False, trust_env=False)
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self._settings.workers, thread_name_prefix="esms-callback")
 
     def _run(self) -> None:
         next_checkpoint = 0.0
@@ -208,6 +216,7 @@ class Dispatcher:
             self._wake.wait(wait)
             self._wake.clear()
             return
+        self._open()
         assert self._pool is not None
         futures = [self._pool.submit(self._send, dict(row)) for row in rows]
         for future in futures:

@@ -89,20 +89,17 @@ def _serve(args: argparse.Namespace) -> int:
         delivery_delay=args.delivery_delay,
         callbacks=CallbackSettings(max_attempts=args.callback_attempts, allow_any_host=args.allow_callback_host),
     )
-    from mock_server.app import create_app  # after logging is set up
+    from mock_server.server import build_served_app, serve_forever  # after logging is set up
 
     try:
-        app = create_app(config)
+        state = build_served_app(config)
     except (FixtureError, StoreError, OSError) as exc:
         print(f"esms-mock: cannot start: {exc}", file=sys.stderr)
         return 2
-    state = app.extensions["esms_mock"]
     state.store.close()  # never carry an open SQLite connection across the workers' fork
     base_url = f"http://{args.host}:{args.port}"
-    from mock_server.server import serve_forever
-
     try:
-        serve_forever(app, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+        serve_forever(state.api, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
                       on_ready=lambda: _banner(base_url, db, args.fixtures))
     finally:
         if temporary:

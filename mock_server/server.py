@@ -1,23 +1,77 @@
-"""Serving the app with Granian, a production WSGI server (Rust HTTP stack, one process per worker).
+"""Serving the mock with Granian, a production WSGI server (Rust HTTP stack, one process per worker).
 
 Measured here against gunicorn (sync and gthread workers), uWSGI and bjoern with the same app:
 gunicorn answered 3 to 10 times fewer requests per second; bjoern was fastest but needs a C
 build against libev and has no thread pool; Granian installs as a wheel and came close to it.
 The app is built once in the parent and the workers are forked from it, so they answer within
 milliseconds of starting.
+
+The served app is the eSMS operations (mock_server.api) with the Flask control plane loaded on
+first use: importing Flask takes 0.2 s, most of the time to the first answer otherwise. Each
+worker starts loading it in the background when it gets its first request.
 """
 
 from __future__ import annotations
 
 import encodings.idna  # noqa: F401 - see serve_forever
+import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from granian import Granian
 from granian.constants import Interfaces
+
+from mock_server.api import WsgiApp
+from mock_server.config import MockConfig
+from mock_server.state import MockState, build_state
+
+
+class LazyControlPlane:
+    """The control plane's WSGI app (Flask), imported and built the first time it is needed."""
+
+    def __init__(self) -> None:
+        self._state: MockState | None = None
+        self._app: WsgiApp | None = None
+        self._lock = threading.Lock()
+        self._warming_pid: int | None = None
+
+    def bind(self, state: MockState) -> None:
+        self._state = state
+
+    def warm(self) -> None:
+        """Load it in a background thread of this process, so that no request waits for it."""
+        if self._warming_pid != os.getpid() and self._app is None:
+            self._warming_pid = os.getpid()
+            threading.Thread(target=self._load, name="esms-control-plane-loader", daemon=True).start()
+
+    def _load(self) -> WsgiApp:
+        with self._lock:
+            if self._app is None:
+                from mock_server.app import control_plane
+
+                assert self._state is not None, "bind() the state first"
+                self._app = control_plane(self._state).wsgi_app
+            return self._app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return (self._app or self._load())(environ, start_response)
+
+
+def build_served_app(config: MockConfig) -> MockState:
+    """The mock's parts with the control plane loaded lazily; `state.api` is the WSGI app to serve."""
+    control = LazyControlPlane()
+    state = build_state(config, fallback=control)
+    control.bind(state)
+
+    def first_request_in_process() -> None:
+        state.ensure_dispatcher()
+        control.warm()
+
+    state.api.on_request = first_request_in_process
+    return state
 
 
 def serve_forever(app: Any, *, host: str, port: int, workers: int, threads: int, on_ready: Callable[[], None]) -> None:

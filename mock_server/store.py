@@ -169,17 +169,27 @@ T = TypeVar("T")
 
 
 class _Ticket:
-    """One job waiting for a group commit."""
+    """One job waiting for a group commit.
 
-    __slots__ = ("job", "event", "result", "error", "done", "lead")
+    A waiting ticket is woken exactly once: to lead the next batch, or because its batch is
+    committed. A lock held from creation and released by the waker is the cheapest one-shot
+    signal (an Event builds a Condition, which showed in profiles of the send path).
+    """
+
+    __slots__ = ("job", "signal", "result", "error", "done", "lead")
 
     def __init__(self, job: Callable[[sqlite3.Connection], Any]) -> None:
         self.job = job
-        self.event = threading.Event()
+        self.signal = threading.Lock()
+        self.signal.acquire()
         self.result: Any = None
         self.error: BaseException | None = None
         self.done = False
         self.lead = False
+
+    def wake(self) -> None:
+        if self.signal.locked():
+            self.signal.release()
 
 
 class GroupCommit:
@@ -208,8 +218,7 @@ class GroupCommit:
             if ticket.lead:
                 self._lead()
             else:
-                ticket.event.wait()
-                ticket.event.clear()
+                ticket.signal.acquire()
         if ticket.error is not None:
             raise ticket.error
         return ticket.result  # type: ignore[no-any-return]
@@ -224,24 +233,24 @@ class GroupCommit:
                 if self._queue:
                     successor = self._queue[0]
                     successor.lead = True
-                    successor.event.set()
+                    successor.wake()
                 else:
                     self._leading = False
             for ticket in batch:
                 ticket.done = True
-                ticket.event.set()
+                ticket.wake()
 
     def _commit(self, batch: list[_Ticket]) -> None:
         if len(batch) == 1:  # the common case: no savepoint needed, the transaction is the job's
             ticket = batch[0]
             try:
-                with self._store.transaction() as db:
+                with self._store.transaction(writer=True) as db:
                     ticket.result = ticket.job(db)
             except Exception as exc:
                 ticket.error = exc
             return
         try:
-            with self._store.transaction() as db:
+            with self._store.transaction(writer=True) as db:
                 for ticket in batch:
                     db.execute("SAVEPOINT job")
                     try:
@@ -261,6 +270,9 @@ class Store:
         self._local = threading.local()
         self._fixtures_cache: tuple[int, Fixtures] | None = None
         self._group = GroupCommit(self)
+        self._writer: sqlite3.Connection | None = None
+        self._writer_fd = -1
+        self._writer_pid: int | None = None
         self._cache_lock = threading.Lock()
         db = self.connection()
         db.execute("PRAGMA journal_mode=WAL")
@@ -275,31 +287,51 @@ class Store:
 
     # ------------------------------------------------------------------ connections
     def connection(self) -> sqlite3.Connection:
+        """This thread's connection (opened in this process: never one inherited through a fork)."""
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            # NORMAL is durable against a crash of the process (kill -9); only an OS crash or
-            # power cut could lose the last transactions, which a mock can accept.
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            # SQLite's automatic checkpoint stays on: without it the WAL grew past 1 GB under
-            # sustained load, as a passive checkpoint never catches up with the writers. The
-            # dispatcher also checkpoints every second (`checkpoint`), so that the one that falls
-            # inside a request's COMMIT usually has little left to copy.
-            # Each thread of each worker has a connection; 1 MiB of page cache apiece keeps the
-            # whole server's memory small and flat (the hot pages are few: the latest inserts).
-            db.execute("PRAGMA cache_size=-1024")
-            local.db, local.pid = db, os.getpid()
+            local.db, local.pid = self._open(), os.getpid()
         return local.db  # type: ignore[no-any-return]
 
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        # OFF hands each commit to the operating system without an fsync. That is durable
+        # against a crash of the process (kill -9): the written pages are in the OS's cache and
+        # reach the file. Only an OS crash or power cut could lose or damage recent data, which a
+        # mock can accept; NORMAL's fsync at every checkpoint cost up to 30 ms in the request
+        # that ran it, and made p99 latency three times higher (README, Fidelity notes).
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA busy_timeout=30000")
+        # SQLite's automatic checkpoint stays on: without it the WAL grew past 1 GB under
+        # sustained load, as a passive checkpoint never catches up with the writers. The
+        # dispatcher also checkpoints every second (`checkpoint`), so that the one that falls
+        # inside a request's COMMIT usually has little left to copy.
+        # Each thread of each worker has a connection; 1 MiB of page cache apiece keeps the
+        # whole server's memory small and flat (the hot pages are few: the latest inserts).
+        db.execute("PRAGMA cache_size=-1024")
+        return db
+
+    def _group_writer(self) -> tuple[sqlite3.Connection, int]:
+        """The connection and lock descriptor of this process's group commits.
+
+        One per process rather than per thread: whichever thread leads a batch, the commit goes
+        through the same connection, whose page cache is then still valid for the next batch
+        (a connection discards its cache whenever another connection has written)."""
+        if self._writer_pid != os.getpid():
+            self._writer = self._open()
+            self._writer_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._writer_pid = os.getpid()
+        return self._writer, self._writer_fd  # type: ignore[return-value]
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction. Writers queue on a file lock first: SQLite's own busy handler
-        polls with sleeps of up to 100 ms, which made p99 latency explode under concurrent
-        sends, while a blocked flock wakes the next writer as soon as the lock is released."""
-        db = self.connection()
-        lock = self._writer_lock()
+    def transaction(self, *, writer: bool = False) -> Iterator[sqlite3.Connection]:
+        """A write transaction; `writer` is for the group commit's leader only (see GroupCommit).
+
+        Writers queue on a file lock first: SQLite's own busy handler polls with sleeps of up
+        to 100 ms, which made p99 latency explode under concurrent sends, while a blocked flock
+        wakes the next writer as soon as the lock is released."""
+        db, lock = self._group_writer() if writer else (self.connection(), self._writer_lock())
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -334,6 +366,10 @@ class Store:
         if getattr(self._local, "lock_pid", None) == os.getpid():
             os.close(self._local.lock_fd)
             self._local.lock_pid = None
+        if self._writer is not None and self._writer_pid == os.getpid():
+            self._writer.close()
+            os.close(self._writer_fd)
+            self._writer, self._writer_pid = None, None
 
     # ------------------------------------------------------------------ clock and fixtures
     def state(self) -> tuple[float, int, int]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -130,7 +130,7 @@ def zns_price(call: Call, template: Template | None, sms_type: str = "25") -> fl
 # ---------------------------------------------------------------------- building messages
 def new_smsid() -> str:
     """32 hex characters and a short decimal suffix, like the vendor's samples."""
-    return uuid.uuid4().hex + str(secrets.randbelow(900) + 100)
+    return os.urandom(16).hex() + str(secrets.randbelow(900) + 100)
 
 
 def new_zalo_msg_id() -> str:
@@ -139,13 +139,14 @@ def new_zalo_msg_id() -> str:
 
 def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, outcome: Outcome | None = None) -> RecipientDraft:
     """A recipient with its outcome decided now; a synchronous outcome (`result_code`) refuses the request."""
-    found = outcome or outcome_for(address, call.fixtures)
+    key = recipient_key(address)
+    found = outcome or outcome_for(key, call.fixtures)
     if found.kind == "result_code":
         raise EsmsError(found.result_code)
-    telcoid, network = (ZALO_TELCOID, ZALO_NETWORK) if by_uid else telco(address)
+    telcoid, network = (ZALO_TELCOID, ZALO_NETWORK) if by_uid else telco(key)
     return RecipientDraft(
         recipient=address,
-        recipient_key=recipient_key(address),
+        recipient_key=key,
         outcome=found,
         price=price if charges(found) else 0.0,
         telcoid=telcoid,

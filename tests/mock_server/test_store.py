@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -224,4 +225,77 @@ def test_a_store_opened_before_a_fork_opens_its_own_connection_in_the_child(tmp_
     assert results.get(timeout=60) == "accepted"
     process.join(timeout=60)
     assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
+    store.close()
+
+
+# ---------------------------------------------------------------------------- threads of one process (group commit)
+def _in_threads(count: int, work: Any) -> list[Any]:
+    """Run `work(i)` in `count` threads released together; each result, or the exception it raised."""
+    start = threading.Barrier(count)
+    found: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        start.wait(timeout=60)
+        try:
+            found[index] = work(index)
+        except Exception as exc:  # the test reads it
+            found[index] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a thread never got its answer from the group commit"
+    return found
+
+
+def test_request_id_raced_by_threads_of_one_process_is_accepted_exactly_once(tmp_path):
+    store = Store(new_store(tmp_path))
+    found = _in_threads(WORKERS, lambda i: store.accept(API_KEY, [draft("thread-race")], time.time()))
+    refused = [r for r in found if isinstance(r, Refused)]
+    assert [r.code for r in refused] == ["124"] * (WORKERS - 1)
+    assert found.count([None]) == 1
+    assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
+    assert store.balance(API_KEY) == pytest.approx(1_000_000 - PRICE)
+    store.close()
+
+
+def test_a_refused_job_in_a_group_commit_rolls_back_alone(tmp_path):
+    """Jobs that queue while a commit runs are committed together; the one refused (124) leaves
+    nothing behind, and every other job of its batch is stored."""
+    store = Store(new_store(tmp_path))
+    store.accept(API_KEY, [draft("already-used")], time.time())
+    queued = threading.Event()
+    followers = WORKERS - 1
+
+    def first_job(index: int) -> Any:
+        # Holds the writer until every other thread is queued, so that they form one batch.
+        def job(db: Any) -> str:
+            deadline = time.monotonic() + 30
+            while len(store._group._queue) < followers and time.monotonic() < deadline:
+                time.sleep(0.001)
+            queued.set()
+            return "first"
+        return store._group.run(job)
+
+    def work(index: int) -> Any:
+        if index == 0:
+            return first_job(index)
+        time.sleep(0.05)  # after the first job has the writer
+        message = draft(f"batch-{index}")
+        if index == 1:  # reserves its first RequestId, then finds its second one taken: all undone
+            message.request_ids = ["reserved-then-undone", "already-used"]
+        return store.accept(API_KEY, [message], time.time())
+
+    found = _in_threads(WORKERS, work)
+    assert queued.is_set()
+    assert found[0] == "first"
+    assert isinstance(found[1], Refused) and found[1].code == "124"
+    assert found[2:] == [[None]] * (WORKERS - 2)
+    db = store.connection()
+    assert db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1 + WORKERS - 2
+    assert db.execute("SELECT COUNT(*) FROM request_ids").fetchone()[0] == 1 + WORKERS - 2
+    assert db.execute("SELECT COUNT(*) FROM request_ids WHERE request_id = 'reserved-then-undone'").fetchone()[0] == 0
+    assert store.balance(API_KEY) == pytest.approx(1_000_000 - (WORKERS - 1) * PRICE)
     store.close()

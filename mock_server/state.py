@@ -1,0 +1,61 @@
+"""The mock's parts wired together from a configuration: spec, store, fixtures, validation,
+scenarios, the eSMS operations and the callback dispatcher. No web framework here: the eSMS
+operations answer without Flask (mock_server.api), and the Flask control plane is added on top
+(mock_server.app), at once for `create_app` or on first use for the served mock (mock_server.server).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from mock_server import fixtures
+from mock_server.api import EsmsApi, WsgiApp
+from mock_server.callbacks import Dispatcher
+from mock_server.config import MockConfig
+from mock_server.scenarios import ScenarioBook
+from mock_server.spec import ApiSpec
+from mock_server.store import Store
+from mock_server.validation import RequestValidator
+
+
+@dataclass
+class MockState:
+    """What the app holds; reachable as `app.extensions["esms_mock"]`."""
+
+    config: MockConfig
+    spec: ApiSpec
+    store: Store
+    api: EsmsApi
+    scenarios: ScenarioBook
+    dispatcher: Dispatcher
+    _dispatcher_pid: int | None = None
+
+    def ensure_dispatcher(self) -> None:
+        """Start the callback sender in this process (after a fork, each worker starts its own)."""
+        if self.config.start_dispatcher and self._dispatcher_pid != os.getpid():
+            self._dispatcher_pid = os.getpid()
+            self.dispatcher.start()
+
+    def shutdown(self) -> None:
+        self.dispatcher.stop()
+        self.store.close()
+
+
+def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
+    """Open the store, load the fixtures (or the demo data into a new database) and wire the parts.
+
+    `fallback` answers whatever is not an eSMS operation: the control plane, 404 and 405."""
+    spec = ApiSpec.load(config.spec_path)
+    store = Store(config.db_path)
+    if config.fixtures_path is not None:
+        store.load_fixtures(fixtures.read_document(config.fixtures_path))
+    elif store.state()[1] == 0:  # a new database: serve the demo data
+        store.load_fixtures(fixtures.read_document(fixtures.DEMO_FIXTURES_PATH))
+    scenarios = ScenarioBook(store)
+    dispatcher = Dispatcher(store, config.callbacks)
+    api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
+                  config.max_body_bytes, fallback=fallback)
+    state = MockState(config, spec, store, api, scenarios, dispatcher)
+    api.on_request = state.ensure_dispatcher
+    return state
