@@ -18,6 +18,7 @@ import yaml
 from flask import Blueprint, Request, Response, request
 
 from mock_server import journal
+from mock_server.fixtures import FixtureConflict
 from mock_server.scenarios import Scenario
 
 JSON_MIMETYPE = "application/json"
@@ -25,6 +26,7 @@ YAML_MIMETYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_LATENCY_MS = 60_000
+MAX_TIMES = 1_000_000_000  # a scenario answers at most this many requests (absent: until removed)
 MAX_ADVANCE_SECONDS = 10 * 366 * 86_400.0  # one call moves the clock at most ten years
 MAX_OFFSET_SECONDS = 100 * 366 * 86_400.0  # and the clock stays within a century of real time
 SCENARIO_FIELDS = ("operation", "match", "code", "message", "http_status", "latency_ms", "drop", "times")
@@ -85,7 +87,7 @@ def _text_arg(name: str) -> str | None:
 
 def _limit_arg() -> int:
     raw = request.args.get("limit")
-    if raw is None or raw == "":
+    if raw is None:
         return DEFAULT_LIMIT
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {_show(raw)}")
@@ -166,9 +168,10 @@ def blueprint(state: Any) -> Blueprint:
         except ValueError as exc:  # FixtureError, or a value the schema validator cannot read
             problems = list(getattr(exc, "problems", None) or _problems_from(str(exc)))
             submitted = journal.secrets_of(None, document)
-            body = {"error": "Invalid fixtures", "message": "the fixtures were not loaded; the previous ones are kept",
-                    "problems": problems}
-            return answer(body, 400, submitted)
+            conflict = isinstance(exc, FixtureConflict)
+            body = {"error": "Conflicting fixtures" if conflict else "Invalid fixtures",
+                    "message": "the fixtures were not loaded; the previous ones are kept", "problems": problems}
+            return answer(body, 409 if conflict else 400, submitted)
         return answer({"status": "loaded", "fixtures_version": store.state()[1], **journal.fixtures_summary(loaded)})
 
     # ------------------------------------------------------------------ journal
@@ -194,7 +197,7 @@ def blueprint(state: Any) -> Blueprint:
     @bp.get("/callbacks")
     def list_callbacks() -> Response:
         _reject_unknown_args("smsid", "state", "limit")
-        wanted = _text_arg("state")
+        wanted = request.args.get("state")  # an enum: empty is not "any state", it is no state at all
         if wanted is not None and wanted not in journal.CALLBACK_STATES:
             raise BadRequest(f"state must be one of {', '.join(journal.CALLBACK_STATES)}, not {_show(wanted)}")
         callbacks = journal.callbacks_json(store, smsid=_text_arg("smsid"), state=wanted, limit=_limit_arg())
@@ -253,8 +256,9 @@ def blueprint(state: Any) -> Blueprint:
             raise BadRequest(f"seconds must be a number greater than 0, not {_show(seconds)}")
         if seconds > MAX_ADVANCE_SECONDS:
             raise BadRequest(f"seconds must be at most {MAX_ADVANCE_SECONDS:.0f} (ten years)")
-        if store.state()[0] + seconds > MAX_OFFSET_SECONDS:
-            raise BadRequest("the clock would be more than a century ahead; POST /_mock/clock/reset first")
+        if store.state()[0] + seconds > MAX_OFFSET_SECONDS:  # a valid request, refused by the clock's state
+            raise BadRequest("the clock would be more than a century ahead; POST /_mock/clock/reset first",
+                             error="Conflict", status=409)
         offset = journal.advance_clock(store, float(seconds))
         changed()
         return answer(journal.clock_json(offset, time.time() + offset))
@@ -324,8 +328,8 @@ def _scenario_from(data: dict[str, Any], operations: dict[str, Any]) -> Scenario
     if not isinstance(drop, bool):
         problems.append("drop must be true or false")
     times = data.get("times")
-    if times is not None and not (_is_int(times) and times >= 1):
-        problems.append(f"times must be a whole number of at least 1 (or absent: until removed), not {_show(times)}")
+    if times is not None and not (_is_int(times) and 1 <= times <= MAX_TIMES):
+        problems.append(f"times must be a whole number from 1 to {MAX_TIMES} (or absent: until removed), not {_show(times)}")
     if not problems and code is None and http_status is None and not latency_ms and not drop:
         problems.append("a scenario needs at least one effect: code, http_status, latency_ms or drop")
     if problems:

@@ -31,6 +31,11 @@ class FixtureError(ValueError):
         self.problems = problems or [message]
 
 
+class FixtureConflict(FixtureError):
+    """The document follows the schema but names one thing twice (an api_key, an OA, a template id):
+    a rule JSON Schema cannot state, answered 409 by the control plane."""
+
+
 @dataclass(frozen=True)
 class TemplateParam:
     name: str
@@ -191,15 +196,38 @@ def parse(document: Any) -> Fixtures:
     if errors:
         lines = [f"{_where(document, e.instance_path)}: {e.message}" for e in errors[:10]]
         raise FixtureError("fixtures do not follow the Fixtures schema:\n  " + "\n  ".join(lines), lines)
+    conflicts = _conflicts(document)
+    if conflicts:
+        raise FixtureConflict("fixtures name the same thing twice:\n  " + "\n  ".join(conflicts), conflicts)
     accounts = tuple(_account(raw, index) for index, raw in enumerate(document.get("accounts", [])))
-    seen: dict[str, str] = {}
-    for account in accounts:
-        for oaid in account.oas:
-            if oaid in seen:
-                raise FixtureError(f"OA {oaid} is attached to two accounts")
-            seen[oaid] = account.api_key
     recipients = {recipient_key(key): Outcome.parse(value) for key, value in document.get("recipients", {}).items()}
     return Fixtures(accounts, recipients, Prices(**document.get("prices", {})), document)
+
+
+def _conflicts(document: dict[str, Any]) -> list[str]:
+    """Identifiers that must be unique: api_key over accounts, oaid over all OAs, a template id
+    within its OA, a multichannel template id within its account."""
+    found: list[str] = []
+
+    def once(seen: dict[str, str], key: str, where: str, what: str) -> None:
+        if key in seen:
+            found.append(f"{where}: {what} {key!r} is already at {seen[key]}")
+        else:
+            seen[key] = where
+
+    api_keys: dict[str, str] = {}
+    oaids: dict[str, str] = {}
+    for a, account in enumerate(document.get("accounts", [])):
+        once(api_keys, account["api_key"], f"accounts/{a}/api_key", "api_key")
+        multichannel: dict[str, str] = {}
+        for t, template in enumerate(account.get("multichannel_templates", [])):
+            once(multichannel, template["id"], f"accounts/{a}/multichannel_templates/{t}/id", "template id")
+        for o, oa in enumerate(account.get("oas", [])):
+            once(oaids, oa["oaid"], f"accounts/{a}/oas/{o}/oaid", "OA")
+            templates: dict[str, str] = {}
+            for t, template in enumerate(oa.get("templates", [])):
+                once(templates, template["id"], f"accounts/{a}/oas/{o}/templates/{t}/id", "template id")
+    return found
 
 
 def _where(document: Any, instance_path: Any) -> str:

@@ -32,7 +32,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from werkzeug.serving import make_server
 
-from mock_server.app import MockState, create_app
+from mock_server import control as control_module
+from mock_server.app import create_app
+from mock_server.state import MockState
 from mock_server.callbacks import CallbackSettings
 from mock_server.clock import VIETNAM
 from mock_server.config import MockConfig
@@ -359,6 +361,62 @@ def test_invalid_fixtures_are_refused_with_every_problem_and_change_nothing(cont
     assert balance_code(api) == "100"
 
 
+@pytest.mark.parametrize(("field", "value"), [
+    ("accounts/0/user_id", 2**53), ("accounts/0/oas/0/daily_quota", 10**24),
+    ("accounts/0/oas/0/templates/0/params/0/min_length", 10**20),
+])
+def test_integers_beyond_the_fixtures_schema_are_refused_with_the_field(control: Control, field: str, value: int) -> None:
+    document = control.get("/_mock/fixtures")
+    document["accounts"][0]["secret_key"] = "DEMO_SECRET_KEY"
+    target: Any = document
+    *parents, leaf = field.split("/")
+    for key in parents:
+        target = target[int(key)] if key.isdigit() else target[key]
+    target[leaf] = value
+    refused = control.put("/_mock/fixtures", json=document, expect=400)
+    assert any(problem.startswith(field + ": ") for problem in refused["problems"]), refused
+
+
+@pytest.mark.parametrize(("duplicate", "where"), [
+    ("api_key", "accounts/1/api_key"), ("oaid", "accounts/1/oas/0/oaid"),
+    ("template", "accounts/0/oas/0/templates/1/id"), ("multichannel", "accounts/0/multichannel_templates/1/id"),
+])
+def test_fixtures_that_name_one_thing_twice_are_a_409_and_change_nothing(control: Control, api: FlaskClient,
+                                                                       duplicate: str, where: str) -> None:
+    before = control.get("/_mock/fixtures")
+    first = {"api_key": "K1", "secret_key": "S1", "oas": [{"oaid": "111", "templates": [{"id": "1"}, {"id": "2"}]}],
+             "multichannel_templates": [{"id": "m1", "oaid": "111", "template_id": "1"},
+                                        {"id": "m2", "oaid": "111", "template_id": "2"}]}
+    second = {"api_key": "K2", "secret_key": "S2", "oas": [{"oaid": "222"}]}
+    if duplicate == "api_key":
+        second["api_key"] = "K1"
+    elif duplicate == "oaid":
+        second["oas"][0]["oaid"] = "111"
+    elif duplicate == "template":
+        first["oas"][0]["templates"][1]["id"] = "1"
+    else:
+        first["multichannel_templates"][1]["id"] = "m1"
+    refused = control.put("/_mock/fixtures", json={"accounts": [first, second]}, expect=409)
+    assert refused["error"] == "Conflicting fixtures"
+    assert [problem.split(": ")[0] for problem in refused["problems"]] == [where]
+    assert control.get("/_mock/fixtures") == before
+    assert balance_code(api) == "100"
+
+
+def test_the_clock_stays_within_a_century_and_says_so_with_a_409(control: Control) -> None:
+    for _ in range(10):
+        control.post("/_mock/clock/advance", {"seconds": 10 * 366 * DAY})  # the most one move may add
+    refused = control.post("/_mock/clock/advance", {"seconds": DAY}, expect=409)
+    assert "century" in refused["message"]
+    assert control.get("/_mock/clock")["offset_seconds"] == 100 * 366 * DAY
+
+
+def test_the_scenario_limits_the_mock_enforces_are_the_ones_its_spec_states() -> None:
+    schema = control_spec()["components"]["schemas"]["ScenarioRequest"]["properties"]
+    assert schema["times"]["maximum"] == control_module.MAX_TIMES
+    assert schema["latency_ms"]["maximum"] == control_module.MAX_LATENCY_MS
+
+
 def test_a_refused_fixtures_document_never_echoes_its_secrets(control: Control) -> None:
     bad = {"accounts": {"api_key": "K", "secret_key": "TOP_SECRET_VALUE"}}  # an object where a list belongs
     refused = control.put("/_mock/fixtures", json=bad, expect=400)
@@ -456,7 +514,7 @@ def test_the_journal_finds_a_zalo_user_by_id(control: Control, api: FlaskClient)
     assert [m["smsid"] for m in control.get(f"/_mock/messages?recipient={follower}")["messages"]] == [smsid]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=ten", "limit=-1", "colour=blue"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=1001", "limit=ten", "limit=-1", "limit=", "colour=blue"])
 def test_bad_journal_queries_are_a_400(control: Control, query: str) -> None:
     refused = control.get("/_mock/messages?" + query, expect=400)
     assert refused["error"] == "Bad request" and refused["message"]
@@ -538,7 +596,7 @@ def test_the_callback_outbox_lists_pending_callbacks_before_they_are_sent(contro
     assert control.get("/_mock/callbacks?state=failed&limit=5")["count"] == 0
 
 
-@pytest.mark.parametrize("query", ["state=lost", "limit=0", "smsid=x&colour=red"])
+@pytest.mark.parametrize("query", ["state=lost", "state=", "limit=0", "limit=", "smsid=x&colour=red"])
 def test_bad_callback_queries_are_a_400(control: Control, query: str) -> None:
     assert control.get("/_mock/callbacks?" + query, expect=400)["message"]
 
@@ -651,6 +709,8 @@ def test_removing_a_scenario_restores_normal_answers(control: Control, api: Flas
     {"operation": "send_zns_v5", "latency_ms": 1.5},
     {"operation": "send_zns_v5", "drop": "yes"},
     {"operation": "send_zns_v5", "code": "789", "times": 0},
+    {"operation": "send_zns_v5", "code": "789", "times": 1_000_000_001},
+    {"operation": "send_zns_v5", "code": "789", "times": 10**21},  # beyond 64 bits: read as a float
     {"operation": "send_zns_v5", "code": "789", "match": ["Phone"]},
     {"operation": "send_zns_v5", "code": "789", "colour": "red"},
     {"operation": "send_zns_v5"},  # no effect
