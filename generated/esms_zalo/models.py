@@ -308,10 +308,16 @@ class DeliveryCallback(EsmsModel):
     """
 
 
-DigitsOrInteger1 = TypeAliasType("DigitsOrInteger1", Annotated[int, Field(ge=0)])
+DigitsOrInteger1 = TypeAliasType(
+    "DigitsOrInteger1", Annotated[int, Field(ge=0, le=999999999)]
+)
 """
 A non-negative whole number, sent either as a JSON number or as a string of digits.
 Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+the number has that `maximum` too. A bigger number is not read exactly by every JSON
+parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+or more as a float).
 
 """
 
@@ -322,6 +328,10 @@ DigitsOrInteger2 = TypeAliasType(
 """
 A non-negative whole number, sent either as a JSON number or as a string of digits.
 Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+the number has that `maximum` too. A bigger number is not read exactly by every JSON
+parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+or more as a float).
 
 """
 
@@ -851,12 +861,20 @@ class FollowersRequest(OaRequest):
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
     count: Annotated[DigitsOrInteger1 | DigitsOrInteger2, Field(alias="Count")]
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
 
@@ -1063,12 +1081,20 @@ class RatingsRequest(OaRequest):
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
     limit: Annotated[DigitsOrInteger1 | DigitsOrInteger2, Field(alias="Limit")]
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
 
@@ -1343,12 +1369,20 @@ class SentDataRequest(Credentials):
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
     page_size: Annotated[DigitsOrInteger1 | DigitsOrInteger2, Field(alias="PageSize")]
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
 
@@ -1702,12 +1736,20 @@ class UidListRequest(OaRequest):
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
     count: Annotated[DigitsOrInteger1 | DigitsOrInteger2, Field(alias="Count")]
     """
     A non-negative whole number, sent either as a JSON number or as a string of digits.
     Decision (§9 #35): the tables say string and the samples send numbers; both are accepted.
+    Both forms allow the same numbers, 0 to 999999999: the string has at most 9 digits, so
+    the number has that `maximum` too. A bigger number is not read exactly by every JSON
+    parser (JavaScript's is exact only up to 2^53; some, the mock's too, read one of 2^64
+    or more as a float).
 
     """
     from_date: Annotated[

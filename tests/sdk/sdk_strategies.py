@@ -530,12 +530,15 @@ def moments(fmt: str) -> SearchStrategy[str]:
     )
 
 
-def whole_numbers(low: int, high: int) -> SearchStrategy[Any]:
+# DigitsOrInteger's largest value, the same in both forms: 999999999.
+WHOLE_NUMBER_MAX: int = next(b["maximum"] for b in SCHEMAS["DigitsOrInteger"]["anyOf"] if b.get("type") == "integer")
+
+
+def whole_numbers(low: int, high: int = WHOLE_NUMBER_MAX) -> SearchStrategy[Any]:
     """DigitsOrInteger: a JSON number, or a string of 1 to 9 digits (leading zeros allowed)."""
-    digits = st.tuples(st.integers(min_value=low, max_value=min(high, 999_999_999)), st.integers(0, 3)).map(
-        lambda t: str(t[0]).zfill(min(9, len(str(t[0])) + t[1]))
-    )
-    return st.one_of(st.integers(min_value=low, max_value=high), digits)
+    numbers = st.integers(min_value=low, max_value=high)
+    digits = st.tuples(numbers, st.integers(0, 3)).map(lambda t: str(t[0]).zfill(min(9, len(str(t[0])) + t[1])))
+    return st.one_of(numbers, digits)
 
 
 def template_value(param: TemplateParam) -> SearchStrategy[str]:
@@ -708,13 +711,13 @@ def _fitting(op_id: str) -> SearchStrategy[PlannedRequest]:
         elif op_id in ("get_quota", "get_quality", "get_followers", "register_zns_template"):
             wire = _apply(wire, OAID=DEMO_OA)
             if op_id == "get_followers":
-                wire = _apply(wire, Offset=draw(whole_numbers(0, 10**9)), Count=draw(whole_numbers(0, 10**9)))
+                wire = _apply(wire, Offset=draw(whole_numbers(0)), Count=draw(whole_numbers(0)))
         elif op_id == "get_ratings":
             wide = st.sampled_from([("2025-01-01 00:00:00", "2025-01-31 23:59:59")])
             start, end = draw(wide | st.tuples(moments("%Y-%m-%d %H:%M:%S"), moments("%Y-%m-%d %H:%M:%S")))
             wire = _apply(
                 wire, OAID=DEMO_OA, TemplateID=draw(st.sampled_from([DEMO_RATED_TEMPLATE, wire["TemplateID"]])),
-                FromTime=start, ToTime=end, Offset=draw(whole_numbers(0, 10**9)), Limit=draw(whole_numbers(1, 50)),
+                FromTime=start, ToTime=end, Offset=draw(whole_numbers(0)), Limit=draw(whole_numbers(1, 50)),
             )
         elif op_id == "query_uid_list":
             wire = _apply(
