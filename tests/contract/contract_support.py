@@ -1,15 +1,10 @@
-"""Helpers of the contract tests: a served `esms-mock` on a free loopback port, the two specs
-loaded for schemathesis, and a strategy that steers generated bodies to the demo fixtures."""
+"""Helpers of the contract tests: the two specs loaded for schemathesis, and a strategy that steers
+generated bodies to the demo fixtures. The served `esms-mock` itself is tests/support/served_mock.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +13,25 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[2]
 ESMS_SPEC = ROOT / "spec" / "esms-zalo.openapi.yaml"
 CONTROL_SPEC = ROOT / "spec" / "mock-control.openapi.yaml"
-DEMO_FIXTURES = ROOT / "mock_server" / "demo_fixtures.yaml"
+
+CASES: Counter[str] = Counter()  # schemathesis cases sent per operation in this session
+_FIRST_CASE_AT: list[float] = []
+
+
+def record_case(operation: str) -> None:
+    if not _FIRST_CASE_AT:
+        _FIRST_CASE_AT.append(time.monotonic())
+    CASES[operation] += 1
+
+
+def fuzz_summary() -> str | None:
+    """One line for the end of the run: cases, operations, time (None when nothing was fuzzed)."""
+    if not CASES:
+        return None
+    seconds = time.monotonic() - _FIRST_CASE_AT[0]
+    return (f"{sum(CASES.values())} cases to {len(CASES)} operations in {seconds:.0f} s; "
+            f"per operation: fewest {min(CASES.values())}, most {max(CASES.values())}")
+
 
 # Values of the demo fixtures that let a generated request reach the behaviour (code 100).
 DEMO_OAID, DEMO_PHONE, DEMO_TEMPLATE = "4097311281936189049", "0901888484", "205644"
@@ -27,49 +40,6 @@ DEMO_VALUES: dict[str, Any] = {"OAID": DEMO_OAID, "Phone": DEMO_PHONE, "TempID":
 DEMO_TEMPDATA: dict[str, Any] = {"send_zns_v5": [{"key": "otp", "value": "123456"}],
                                  "send_zns_v6": {"otp": "123456"}, "send_zns_by_uid": {"otp": "123456"},
                                  "send_zns_by_hashed_phone": {"otp": "123456"}}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServedMock:
-    """`esms-mock serve` in its own process group on a free loopback port; `stop()` always ends it."""
-
-    def __init__(self, db: Path, *, workers: int = 1, delay: float = 0.2, fixtures: Path = DEMO_FIXTURES) -> None:
-        self.db, self.workers, self.delay, self.fixtures = db, workers, delay, fixtures
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> ServedMock:
-        command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(self.port), "--db", str(self.db),
-                   "--fixtures", str(self.fixtures), "--workers", str(self.workers), "--threads", "4",
-                   "--delivery-delay", str(self.delay), "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/_mock/health", timeout=2):  # noqa: S310 - loopback
-                    return self
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("esms-mock serve did not answer within 30 s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 def _first_example(operation: Any) -> dict[str, Any] | None:

@@ -19,9 +19,10 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-from contract_support import CONTROL_SPEC, ESMS_SPEC, ServedMock, steer_to_demo
+from contract_support import CONTROL_SPEC, ESMS_SPEC, record_case, steer_to_demo
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
+from served_mock import ServedMock
 
 from mock_server.verify import Credentials, install_hooks
 
@@ -65,11 +66,13 @@ def control_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMoc
 
 @ESMS.parametrize()
 def test_esms_operation_conforms(case: schemathesis.Case, esms_mock: ServedMock) -> None:
+    record_case(case.operation.label)
     case.call_and_validate(base_url=esms_mock.base, excluded_checks=ESMS_QUIRKS, timeout=30)
 
 
 @CONTROL.parametrize()
 def test_control_operation_conforms(case: schemathesis.Case, control_mock: ServedMock) -> None:
+    record_case(case.operation.label)
     case.call_and_validate(base_url=control_mock.base, timeout=30)
 
 

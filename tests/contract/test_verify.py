@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from contract_support import ServedMock
+from served_mock import ServedMock
 
 from mock_server import verify
 

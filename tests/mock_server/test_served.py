@@ -4,11 +4,6 @@ and restarted, calling a real callback receiver. Slower than the in-process test
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -19,16 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from served_mock import ServedMock
 
-ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}
 V5 = "/MainService.svc/json/SendZaloMessage_V5_post/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def call(base: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -48,44 +37,9 @@ def otp(request_id: str | None = None, callback_url: str | None = None) -> dict[
     return body
 
 
-class Server:
-    """`esms-mock serve` in its own process group, on a free port, with a database in tmp_path."""
-
-    def __init__(self, db: Path, *, workers: int = 2, delay: float = 0.3) -> None:
-        self.db, self.workers, self.delay = db, workers, delay
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Server:
-        command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(self.port), "--db", str(self.db),
-                   "--workers", str(self.workers), "--threads", "4", "--delivery-delay", str(self.delay),
-                   "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                call(self.base, "/_mock/health")
-                return self
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise AssertionError("esms-mock serve did not answer within 30 s")
-
-    def kill(self) -> None:
-        """kill -9 of every process of the server: no chance to flush or clean up."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def serve(db: Path, *, delay: float = 0.3) -> ServedMock:
+    """Two workers; no --fixtures, so that a restart on the same database serves what it stored."""
+    return ServedMock(db, workers=2, delay=delay, fixtures=None).start()
 
 
 class Receiver:
@@ -129,8 +83,8 @@ class Receiver:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path / "served.sqlite3").start()
+def server(tmp_path: Path) -> Iterator[ServedMock]:
+    running = serve(tmp_path / "served.sqlite3")
     yield running
     running.stop()
 
@@ -142,14 +96,14 @@ def receiver() -> Iterator[Receiver]:
     endpoint.close()
 
 
-def test_duplicate_request_ids_racing_on_several_workers_are_accepted_exactly_once(server: Server) -> None:
+def test_duplicate_request_ids_racing_on_several_workers_are_accepted_exactly_once(server: ServedMock) -> None:
     with ThreadPoolExecutor(16) as pool:
         codes = list(pool.map(lambda _: call(server.base, V5, otp("raced-request"))["CodeResult"], range(32)))
     assert codes.count("100") == 1, codes
     assert set(codes) == {"100", "124"}
 
 
-def test_callback_is_retried_until_the_receiver_recovers(server: Server, receiver: Receiver) -> None:
+def test_callback_is_retried_until_the_receiver_recovers(server: ServedMock, receiver: Receiver) -> None:
     receiver.failures = 2
     smsid = call(server.base, V5, otp(callback_url=receiver.url))["SMSID"]
     requests = receiver.wait_for(3, timeout=20)  # 500, 500, then 200 after 1 s and 2 s of backoff
@@ -165,11 +119,11 @@ def test_callback_is_retried_until_the_receiver_recovers(server: Server, receive
 
 
 def test_accepted_message_survives_kill_9_and_restart(tmp_path: Path) -> None:
-    first = Server(tmp_path / "crash.sqlite3").start()
+    first = serve(tmp_path / "crash.sqlite3")
     try:
         smsid = call(first.base, V5, otp("before-the-crash"))["SMSID"]
         first.kill()
-        second = Server(first.db).start()
+        second = serve(first.db)
         try:
             status = call(second.base, f"/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY")
             assert status["CodeResponse"] == "100"
@@ -181,12 +135,12 @@ def test_accepted_message_survives_kill_9_and_restart(tmp_path: Path) -> None:
 
 
 def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(tmp_path: Path, receiver: Receiver) -> None:
-    first = Server(tmp_path / "outbox.sqlite3", delay=2.0).start()
+    first = serve(tmp_path / "outbox.sqlite3", delay=2.0)
     try:
         smsid = call(first.base, V5, otp(callback_url=receiver.url))["SMSID"]
         first.kill()  # before the message's final state: its callback is still in the outbox
         assert receiver.received == []
-        second = Server(first.db, delay=2.0).start()
+        second = serve(first.db, delay=2.0)
         try:
             [path] = receiver.wait_for(1, timeout=20)
             assert f"SMSID={smsid}" in path and "SendStatus=5" in path
