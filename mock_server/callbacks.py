@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._client: httpx.Client | None = None
+        self._opened_in: int | None = None  # the process the pool and client were made in
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -173,7 +175,7 @@ class Dispatcher:
                 self._pool.shutdown(wait=True, cancel_futures=True)
             if self._client is not None:
                 self._client.close()
-            self._pool, self._client, self._thread = None, None, None
+            self._pool, self._client, self._thread, self._opened_in = None, None, None, None
 
     def wake(self) -> None:
         """Something new may be due (a message accepted, the clock moved)."""
@@ -188,10 +190,10 @@ class Dispatcher:
         import httpx
 
         with self._lock:
-            if self._client is None:
+            if self._opened_in != os.getpid():  # a pool's threads and a client's sockets never cross a fork
                 self._client = httpx.Client(timeout=self._settings.timeout, follow_redirects=False, trust_env=False)
-            if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._settings.workers, thread_name_prefix="esms-callback")
+                self._opened_in = os.getpid()
 
     def _run(self) -> None:
         next_checkpoint = 0.0
@@ -217,8 +219,10 @@ class Dispatcher:
             self._wake.clear()
             return
         self._open()
-        assert self._pool is not None
-        futures = [self._pool.submit(self._send, dict(row)) for row in rows]
+        pool = self._pool
+        if pool is None:  # stopped meanwhile: the leased rows become due again when their lease ends
+            return
+        futures = [pool.submit(self._send, dict(row)) for row in rows]
         for future in futures:
             future.result()
 
@@ -235,9 +239,11 @@ class Dispatcher:
             self._store.record_attempt(row["id"], attempt, self._now(), None, error, 0.0, state="failed", next_attempt_at=0)
             log.info("event=callback_blocked smsid=%s attempt=%d", row["smsid"], attempt)
             return
+        client = self._client
+        if client is None:  # stop() ran while this batch was being sent: leave the row to its lease
+            return
         try:
-            assert self._client is not None
-            response = self._client.get(url)
+            response = client.get(url)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"

@@ -256,10 +256,10 @@ def blueprint(state: Any) -> Blueprint:
             raise BadRequest(f"seconds must be a number greater than 0, not {_show(seconds)}")
         if seconds > MAX_ADVANCE_SECONDS:
             raise BadRequest(f"seconds must be at most {MAX_ADVANCE_SECONDS:.0f} (ten years)")
-        if store.state()[0] + seconds > MAX_OFFSET_SECONDS:  # a valid request, refused by the clock's state
+        offset = journal.advance_clock(store, float(seconds), MAX_OFFSET_SECONDS)
+        if offset is None:  # a valid request, refused by the clock's state
             raise BadRequest("the clock would be more than a century ahead; POST /_mock/clock/reset first",
                              error="Conflict", status=409)
-        offset = journal.advance_clock(store, float(seconds))
         changed()
         return answer(journal.clock_json(offset, time.time() + offset))
 

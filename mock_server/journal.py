@@ -149,11 +149,13 @@ def callbacks_of(store: Store, smsids: Sequence[str]) -> dict[str, list[sqlite3.
     return found
 
 
-def advance_clock(store: Store, seconds: float) -> float:
-    """Move the mock clock forward atomically (concurrent advances add up); the new offset."""
+def advance_clock(store: Store, seconds: float, limit: float) -> float | None:
+    """Move the mock clock forward atomically (concurrent advances add up); the new offset, or
+    None (and no move) when the offset would pass `limit`."""
     with store.transaction() as db:
-        return float(db.execute("UPDATE meta SET clock_offset = clock_offset + ? RETURNING clock_offset",
-                                (seconds,)).fetchone()[0])
+        row = db.execute("UPDATE meta SET clock_offset = clock_offset + ? WHERE clock_offset + ? <= ? "
+                         "RETURNING clock_offset", (seconds, seconds, limit)).fetchone()
+        return None if row is None else float(row[0])
 
 
 # ---------------------------------------------------------------------- JSON

@@ -14,6 +14,7 @@ worker starts loading it in the background when it gets its first request.
 from __future__ import annotations
 
 import encodings.idna  # noqa: F401 - see serve_forever
+import logging
 import os
 import socket
 import threading
@@ -21,12 +22,15 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from granian import Granian
 from granian.constants import Interfaces
 
-from mock_server.api import WsgiApp
+from mock_server.api import JSON_MIMETYPE, WsgiApp
 from mock_server.config import MockConfig
 from mock_server.state import MockState, build_state
+
+log = logging.getLogger("esms_mock")
 
 
 class LazyControlPlane:
@@ -45,7 +49,13 @@ class LazyControlPlane:
         """Load it in a background thread of this process, so that no request waits for it."""
         if self._warming_pid != os.getpid() and self._app is None:
             self._warming_pid = os.getpid()
-            threading.Thread(target=self._load, name="esms-control-plane-loader", daemon=True).start()
+            threading.Thread(target=self._load_quietly, name="esms-control-plane-loader", daemon=True).start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self._load()
+        except Exception:  # reported when a request needs it (see __call__)
+            log.debug("event=control_plane_not_loaded", exc_info=True)
 
     def _load(self) -> WsgiApp:
         with self._lock:
@@ -57,7 +67,15 @@ class LazyControlPlane:
             return self._app
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return (self._app or self._load())(environ, start_response)
+        try:
+            app = self._app or self._load()
+        except Exception:  # a broken installation: still never a 5xx or a traceback on the wire
+            log.exception("event=internal_error path=%s", environ.get("PATH_INFO", ""))
+            body = orjson.dumps({"error": "Mock internal error",
+                                 "message": "The control plane could not be loaded; the server log has the details."})
+            start_response("400 Bad Request", [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
 
 
 def build_served_app(config: MockConfig) -> MockState:

@@ -52,6 +52,12 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
         store.load_fixtures(fixtures.read_document(config.fixtures_path))
     elif store.state()[1] == 0:  # a new database: serve the demo data
         store.load_fixtures(fixtures.read_document(fixtures.DEMO_FIXTURES_PATH))
+    else:
+        try:  # stored by an earlier version, whose rules may have been looser: refuse now, not per request
+            store.fixtures()
+        except fixtures.FixtureError as exc:
+            raise fixtures.FixtureError(f"the fixtures stored in {config.db_path} are no longer valid; start with "
+                                        f"--fixtures FILE to replace them ({exc})", exc.problems) from None
     scenarios = ScenarioBook(store)
     dispatcher = Dispatcher(store, config.callbacks)
     api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,

@@ -3,6 +3,7 @@ generated bodies to the demo fixtures. The served `esms-mock` itself is tests/su
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -14,13 +15,18 @@ ROOT = Path(__file__).resolve().parents[2]
 ESMS_SPEC = ROOT / "spec" / "esms-zalo.openapi.yaml"
 CONTROL_SPEC = ROOT / "spec" / "mock-control.openapi.yaml"
 
+# How much the schemathesis run does: `make test` uses the defaults (a bounded run), `make fuzz` more.
+MAX_EXAMPLES = int(os.environ.get("ESMS_FUZZ_EXAMPLES", "8"))
+SEED = int(os.environ.get("ESMS_FUZZ_SEED", "20250116"))
+STATEFUL_SCENARIOS = int(os.environ.get("ESMS_FUZZ_STATEFUL", "20"))
+
 CASES: Counter[str] = Counter()  # schemathesis cases sent per operation in this session
-_FIRST_CASE_AT: list[float] = []
+_CASE_TIMES: list[float] = []  # when the first and the latest case were sent
 
 
 def record_case(operation: str) -> None:
-    if not _FIRST_CASE_AT:
-        _FIRST_CASE_AT.append(time.monotonic())
+    now = time.monotonic()
+    _CASE_TIMES[:] = [_CASE_TIMES[0] if _CASE_TIMES else now, now]
     CASES[operation] += 1
 
 
@@ -28,8 +34,9 @@ def fuzz_summary() -> str | None:
     """One line for the end of the run: cases, operations, time (None when nothing was fuzzed)."""
     if not CASES:
         return None
-    seconds = time.monotonic() - _FIRST_CASE_AT[0]
-    return (f"{sum(CASES.values())} cases to {len(CASES)} operations in {seconds:.0f} s; "
+    seconds = _CASE_TIMES[1] - _CASE_TIMES[0]
+    return (f"{sum(CASES.values())} cases to {len(CASES)} operations in {seconds:.0f} s "
+            f"(ESMS_FUZZ_EXAMPLES={MAX_EXAMPLES}, seed {SEED}); "
             f"per operation: fewest {min(CASES.values())}, most {max(CASES.values())}")
 
 

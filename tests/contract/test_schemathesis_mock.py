@@ -11,7 +11,6 @@ an error code in the body (`110`, `210`, ...) instead; the response schema check
 
 from __future__ import annotations
 
-import os
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,16 +18,21 @@ from pathlib import Path
 import hypothesis
 import pytest
 import schemathesis
-from contract_support import CONTROL_SPEC, ESMS_SPEC, record_case, steer_to_demo
+from contract_support import (
+    CONTROL_SPEC,
+    ESMS_SPEC,
+    MAX_EXAMPLES,
+    SEED,
+    STATEFUL_SCENARIOS,
+    record_case,
+    steer_to_demo,
+)
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from served_mock import ServedMock
 
 from mock_server.verify import Credentials, install_hooks
 
-MAX_EXAMPLES = int(os.environ.get("ESMS_FUZZ_EXAMPLES", "8"))
-SEED = int(os.environ.get("ESMS_FUZZ_SEED", "20250116"))
-STATEFUL_SCENARIOS = int(os.environ.get("ESMS_FUZZ_STATEFUL", "20"))
 ESMS_QUIRKS = [negative_data_rejection]  # HTTP 200 + error code for invalid input (see the docstring)
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mock_server.config import MockConfig
+from mock_server.fixtures import FixtureError
 from mock_server.server import build_served_app
 
 CREDENTIALS = b'{"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}'
@@ -67,3 +70,28 @@ def test_paths_that_are_not_esms_operations_get_the_flask_404_and_405(tmp_path: 
     assert status.startswith("404") and "No eSMS operation" in answer["message"]
     status, _ = call(state.api, "DELETE", "/MainService.svc/json/GetBalance_json")
     assert status.startswith("405")
+
+
+def test_a_database_whose_stored_fixtures_no_longer_pass_is_refused_at_start(tmp_path: Path):
+    db = tmp_path / "esms.sqlite3"
+    build_served_app(MockConfig(db_path=db, start_dispatcher=False)).store.close()  # demo data stored
+    connection = sqlite3.connect(db)
+    stored = json.loads(connection.execute("SELECT fixtures_json FROM meta").fetchone()[0])
+    stored["accounts"].append(dict(stored["accounts"][0]))  # the same api_key twice: accepted by older versions
+    connection.execute("UPDATE meta SET fixtures_json = ?", (json.dumps(stored),))
+    connection.commit()
+    connection.close()
+    with pytest.raises(FixtureError, match="--fixtures FILE"):
+        build_served_app(MockConfig(db_path=db, start_dispatcher=False))
+
+
+def test_a_control_plane_that_cannot_load_answers_json_not_a_server_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    def broken(state: Any) -> Any:
+        raise ImportError("flask is missing")
+
+    monkeypatch.setattr("mock_server.app.control_plane", broken)
+    state = build_served_app(MockConfig(db_path=tmp_path / "esms.sqlite3", start_dispatcher=False))
+    status, answer = call(state.api, "GET", "/_mock/health")
+    assert status.startswith("400") and answer["error"] == "Mock internal error"
+    status, answer = call(state.api, "POST", "/MainService.svc/json/GetBalance_json", CREDENTIALS)
+    assert (status, answer["CodeResponse"]) == ("200 OK", "100")  # the eSMS operations are unaffected

@@ -209,7 +209,7 @@ def test_a_store_opened_before_a_fork_opens_its_own_connection_in_the_child(tmp_
         pytest.skip("no fork on this platform")
     path = new_store(tmp_path)
     store = Store(path)
-    store.balance(API_KEY)  # the parent's connection exists
+    store.accept(API_KEY, [draft("before-the-fork")], time.time())  # the parent's connections exist, the group writer's too
     fork = multiprocessing.get_context("fork")
     results = fork.Queue()
 
@@ -224,7 +224,8 @@ def test_a_store_opened_before_a_fork_opens_its_own_connection_in_the_child(tmp_
     process.start()
     assert results.get(timeout=60) == "accepted"
     process.join(timeout=60)
-    assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
+    assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 2
+    store.accept(API_KEY, [draft("after-the-fork")], time.time())  # and the parent's own still work
     store.close()
 
 
@@ -266,31 +267,27 @@ def test_a_refused_job_in_a_group_commit_rolls_back_alone(tmp_path):
     nothing behind, and every other job of its batch is stored."""
     store = Store(new_store(tmp_path))
     store.accept(API_KEY, [draft("already-used")], time.time())
-    queued = threading.Event()
     followers = WORKERS - 1
+    holding = threading.Event()  # the first job has the writer: the others may queue now
 
-    def first_job(index: int) -> Any:
-        # Holds the writer until every other thread is queued, so that they form one batch.
-        def job(db: Any) -> str:
-            deadline = time.monotonic() + 30
-            while len(store._group._queue) < followers and time.monotonic() < deadline:
-                time.sleep(0.001)
-            queued.set()
-            return "first"
-        return store._group.run(job)
+    def hold_until_all_queued(db: Any) -> int:
+        holding.set()
+        deadline = time.monotonic() + 30
+        while len(store._group._queue) < followers and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return len(store._group._queue)  # the batch the next leader takes
 
     def work(index: int) -> Any:
         if index == 0:
-            return first_job(index)
-        time.sleep(0.05)  # after the first job has the writer
+            return store._group.run(hold_until_all_queued)
+        assert holding.wait(timeout=30)
         message = draft(f"batch-{index}")
         if index == 1:  # reserves its first RequestId, then finds its second one taken: all undone
             message.request_ids = ["reserved-then-undone", "already-used"]
         return store.accept(API_KEY, [message], time.time())
 
     found = _in_threads(WORKERS, work)
-    assert queued.is_set()
-    assert found[0] == "first"
+    assert found[0] == followers, "the other jobs did not form one batch"
     assert isinstance(found[1], Refused) and found[1].code == "124"
     assert found[2:] == [[None]] * (WORKERS - 2)
     db = store.connection()

@@ -50,8 +50,12 @@ class ServedMock:
         while time.monotonic() < deadline:
             try:
                 with urllib.request.urlopen(f"{self.base}/_mock/health", timeout=2) as answer:  # noqa: S310 - loopback
-                    database = json.loads(answer.read()).get("database")
-                if Path(database).resolve() == self.db.resolve():
+                    text = answer.read()
+                try:
+                    database = json.loads(text)["database"]
+                except (ValueError, TypeError, KeyError):
+                    database = f"not an esms-mock: {text[:80]!r}"
+                if Path(str(database)).resolve() == self.db.resolve():
                     return self
                 self.stop()  # another server took the port between free_port() and our bind
                 raise AssertionError(f"port {self.port} is served by another mock ({database})")
