@@ -7,15 +7,10 @@ The offset lives in the store so that every worker process sees the same time; V
 from __future__ import annotations
 
 import functools
-import time
 from datetime import datetime, timedelta, timezone
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 DAY_SECONDS = 86_400.0
-
-
-def real_now() -> float:
-    return time.time()
 
 
 def vietnam_day(at: float) -> str:

@@ -187,10 +187,6 @@ def read_document(path: Path | str) -> dict[str, Any]:
     return document
 
 
-def load_file(path: Path | str) -> Fixtures:
-    return parse(read_document(path))
-
-
 def parse(document: Any) -> Fixtures:
     errors = list(_schema_validator().iter_errors(document))
     if errors:

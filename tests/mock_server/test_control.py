@@ -208,26 +208,16 @@ def _new_app(tmp_path: Path, **config: Any) -> Flask:
     return app
 
 
+# `app` and `client` (the in-process mock, no callback sender) are the shared fixtures of
+# tests/mock_server (esms_mock_support, through conftest).
 @pytest.fixture
-def mock_app(tmp_path: Path) -> Iterator[Flask]:
-    app = _new_app(tmp_path, start_dispatcher=False)
-    yield app
-    app.extensions["esms_mock"].shutdown()
-
-
-@pytest.fixture
-def api(mock_app: Flask) -> FlaskClient:
-    return mock_app.test_client()
+def control(client: FlaskClient) -> Control:
+    return Control(client)
 
 
 @pytest.fixture
-def control(api: FlaskClient) -> Control:
-    return Control(api)
-
-
-@pytest.fixture
-def mock_state(mock_app: Flask) -> MockState:
-    return mock_app.extensions["esms_mock"]  # type: ignore[no-any-return]
+def mock_state(app: Flask) -> MockState:
+    return app.extensions["esms_mock"]  # type: ignore[no-any-return]
 
 
 class Receiver:
@@ -279,9 +269,9 @@ def dispatching_app(tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def served_app(mock_app: Flask) -> Iterator[str]:
+def served_app(app: Flask) -> Iterator[str]:
     """The mock served over real HTTP on 127.0.0.1 (for dropped connections); its base URL."""
-    server = make_server("127.0.0.1", 0, mock_app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -311,7 +301,7 @@ def test_fixtures_are_shown_with_every_secret_masked(control: Control) -> None:
     assert document == expected
 
 
-def test_fixtures_put_as_json_are_served_and_read_back(control: Control, api: FlaskClient) -> None:
+def test_fixtures_put_as_json_are_served_and_read_back(control: Control, client: FlaskClient) -> None:
     document = {
         "accounts": [{"api_key": "TEST_KEY", "secret_key": "TEST_SECRET", "balance": 5000,
                       "oas": [{"oaid": "1111111111111111111", "templates": [{"id": "100001"}, {"id": "100002"}]}]}],
@@ -323,30 +313,30 @@ def test_fixtures_put_as_json_are_served_and_read_back(control: Control, api: Fl
     shown = control.get("/_mock/fixtures")
     assert shown == {**document, "accounts": [{**document["accounts"][0], "secret_key": MASK}]}
     assert "TEST_SECRET" not in control.last_text
-    balance = api.post(GET_BALANCE, json={"ApiKey": "TEST_KEY", "SecretKey": "TEST_SECRET"}).get_json()
+    balance = client.post(GET_BALANCE, json={"ApiKey": "TEST_KEY", "SecretKey": "TEST_SECRET"}).get_json()
     assert (balance["CodeResponse"], balance["Balance"]) == ("100", 5000)
-    assert balance_code(api) == "101"  # the demo account is gone
+    assert balance_code(client) == "101"  # the demo account is gone
 
 
-def test_fixtures_put_as_yaml_are_loaded(control: Control, api: FlaskClient) -> None:
+def test_fixtures_put_as_yaml_are_loaded(control: Control, client: FlaskClient) -> None:
     text = "accounts:\n  - api_key: YAML_KEY\n    secret_key: YAML_SECRET\n    oas: [{oaid: '42'}]\n"
     summary = control.put("/_mock/fixtures", data=text, content_type="application/yaml")
     assert (summary["accounts"], summary["oas"], summary["templates"]) == (1, 1, 0)
-    assert api.post(GET_BALANCE, json={"ApiKey": "YAML_KEY", "SecretKey": "YAML_SECRET"}).get_json()["CodeResponse"] == "100"
+    assert client.post(GET_BALANCE, json={"ApiKey": "YAML_KEY", "SecretKey": "YAML_SECRET"}).get_json()["CodeResponse"] == "100"
 
 
 def test_fixtures_read_with_masked_secrets_can_be_put_back_and_keep_the_journal(control: Control,
-                                                                                api: FlaskClient) -> None:
-    smsid = accepted(send_zns(api))
+                                                                                client: FlaskClient) -> None:
+    smsid = accepted(send_zns(client))
     document = control.get("/_mock/fixtures")
     document["accounts"][0]["balance"] = 777
     control.put("/_mock/fixtures", json=document)
-    answer = api.post(GET_BALANCE, json=CREDENTIALS).get_json()
+    answer = client.post(GET_BALANCE, json=CREDENTIALS).get_json()
     assert (answer["CodeResponse"], answer["Balance"]) == ("100", 777)  # the secret was kept
     assert [m["smsid"] for m in control.get("/_mock/messages")["messages"]] == [smsid]
 
 
-def test_invalid_fixtures_are_refused_with_every_problem_and_change_nothing(control: Control, api: FlaskClient) -> None:
+def test_invalid_fixtures_are_refused_with_every_problem_and_change_nothing(control: Control, client: FlaskClient) -> None:
     before = control.get("/_mock/fixtures")
     bad = {"accounts": [{"api_key": "K", "balance": -5, "oas": [{"oaid": "1", "templates": [{"id": "not-digits"}]}]}],
            "recipients": {"zalo-user-x": "lost"}}
@@ -358,7 +348,7 @@ def test_invalid_fixtures_are_refused_with_every_problem_and_change_nothing(cont
         assert re.search(rf"^{re.escape(where)}: ", problems, re.MULTILINE), (where, problems)
     assert "secret_key" in problems
     assert control.get("/_mock/fixtures") == before
-    assert balance_code(api) == "100"
+    assert balance_code(client) == "100"
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -381,7 +371,7 @@ def test_integers_beyond_the_fixtures_schema_are_refused_with_the_field(control:
     ("api_key", "accounts/1/api_key"), ("oaid", "accounts/1/oas/0/oaid"),
     ("template", "accounts/0/oas/0/templates/1/id"), ("multichannel", "accounts/0/multichannel_templates/1/id"),
 ])
-def test_fixtures_that_name_one_thing_twice_are_a_409_and_change_nothing(control: Control, api: FlaskClient,
+def test_fixtures_that_name_one_thing_twice_are_a_409_and_change_nothing(control: Control, client: FlaskClient,
                                                                        duplicate: str, where: str) -> None:
     before = control.get("/_mock/fixtures")
     first = {"api_key": "K1", "secret_key": "S1", "oas": [{"oaid": "111", "templates": [{"id": "1"}, {"id": "2"}]}],
@@ -400,7 +390,7 @@ def test_fixtures_that_name_one_thing_twice_are_a_409_and_change_nothing(control
     assert refused["error"] == "Conflicting fixtures"
     assert [problem.split(": ")[0] for problem in refused["problems"]] == [where]
     assert control.get("/_mock/fixtures") == before
-    assert balance_code(api) == "100"
+    assert balance_code(client) == "100"
 
 
 def test_the_clock_stays_within_a_century_and_says_so_with_a_409(control: Control) -> None:
@@ -450,9 +440,9 @@ def with_second_oa(control: Control) -> None:
     control.put("/_mock/fixtures", json=document)
 
 
-def test_the_journal_lists_messages_newest_first_with_what_was_sent(control: Control, api: FlaskClient) -> None:
-    first = accepted(send_zns(api, PHONE, RequestId="req-first", campaignid="spring"))
-    second = accepted(send_zns(api, OTHER_PHONE))
+def test_the_journal_lists_messages_newest_first_with_what_was_sent(control: Control, client: FlaskClient) -> None:
+    first = accepted(send_zns(client, PHONE, RequestId="req-first", campaignid="spring"))
+    second = accepted(send_zns(client, OTHER_PHONE))
     journal = control.get("/_mock/messages")
     assert [m["smsid"] for m in journal["messages"]] == [second, first]
     assert journal["count"] == 2
@@ -472,8 +462,8 @@ def test_the_journal_lists_messages_newest_first_with_what_was_sent(control: Con
     assert [m["smsid"] for m in control.get("/_mock/messages?limit=1")["messages"]] == [second]
 
 
-def test_the_journal_shows_each_recipients_current_status_from_the_mock_clock(control: Control, api: FlaskClient) -> None:
-    smsid = accepted(send_zns(api, PHONE, SendDate=vietnam_time(3600)))
+def test_the_journal_shows_each_recipients_current_status_from_the_mock_clock(control: Control, client: FlaskClient) -> None:
+    smsid = accepted(send_zns(client, PHONE, SendDate=vietnam_time(3600)))
     [entry] = control.get(f"/_mock/messages?smsid={smsid}")["messages"]
     assert entry["status"]["send_status"] == 2 and not entry["status"]["final"]
     assert entry["recipients"][0]["status"] == {"send_status": 2, "label": "waiting", "final": False,
@@ -484,11 +474,11 @@ def test_the_journal_shows_each_recipients_current_status_from_the_mock_clock(co
     assert entry["recipients"][0]["status"]["success"] is True
 
 
-def test_the_journal_filters_by_smsid_oaid_recipient_and_request_id(control: Control, api: FlaskClient,
+def test_the_journal_filters_by_smsid_oaid_recipient_and_request_id(control: Control, client: FlaskClient,
                                                                     with_second_oa: None) -> None:
-    to_phone = accepted(send_zns(api, PHONE, RequestId="req-a"))
-    to_other = accepted(send_zns(api, OTHER_PHONE, RequestId="req-b"))
-    on_second_oa = accepted(send_zns(api, OTHER_PHONE, OAID=SECOND_OAID))
+    to_phone = accepted(send_zns(client, PHONE, RequestId="req-a"))
+    to_other = accepted(send_zns(client, OTHER_PHONE, RequestId="req-b"))
+    on_second_oa = accepted(send_zns(client, OTHER_PHONE, OAID=SECOND_OAID))
 
     def smsids(query: str) -> list[str]:
         return [m["smsid"] for m in control.get("/_mock/messages?" + query)["messages"]]
@@ -505,12 +495,12 @@ def test_the_journal_filters_by_smsid_oaid_recipient_and_request_id(control: Con
     assert smsids("smsid=unknown") == []
 
 
-def test_the_journal_finds_a_zalo_user_by_id(control: Control, api: FlaskClient) -> None:
+def test_the_journal_finds_a_zalo_user_by_id(control: Control, client: FlaskClient) -> None:
     follower = "7800378501923859642"
-    answer = api.post("/MainService.svc/json/SendZaloMessage_V6/zalo_uid/", json={
+    answer = client.post("/MainService.svc/json/SendZaloMessage_V6/zalo_uid/", json={
         **CREDENTIALS, "OAID": OAID, "ZaloUid": follower, "TempID": OTP_TEMPLATE, "TempData": {"otp": "1234"}}).get_json()
     smsid = accepted(answer)
-    accepted(send_zns(api))
+    accepted(send_zns(client))
     assert [m["smsid"] for m in control.get(f"/_mock/messages?recipient={follower}")["messages"]] == [smsid]
 
 
@@ -520,27 +510,27 @@ def test_bad_journal_queries_are_a_400(control: Control, query: str) -> None:
     assert refused["error"] == "Bad request" and refused["message"]
 
 
-def test_the_journal_keeps_what_the_mock_decided_such_as_the_generated_otp(control: Control, api: FlaskClient) -> None:
-    answer = api.post(SEND_OTP, json={**CREDENTIALS, "Phone": PHONE, "TimeAlive": "5",
+def test_the_journal_keeps_what_the_mock_decided_such_as_the_generated_otp(control: Control, client: FlaskClient) -> None:
+    answer = client.post(SEND_OTP, json={**CREDENTIALS, "Phone": PHONE, "TimeAlive": "5",
                                       "MultiChannelTempId": MULTICHANNEL_TEMPLATE, "TypeId": "2"}).get_json()
     smsid = accepted(answer)
     [entry] = control.get(f"/_mock/messages?smsid={smsid}")["messages"]
     assert entry["operation"] == "send_auto_generated_otp"
     otp = entry["extra"]["otp"]
     assert re.fullmatch(r"[0-9]{6}", otp), entry["extra"]
-    check = api.get("/MainService.svc/json/CheckCodeGen_V4_get?" + urlencode({**CREDENTIALS, "Phone": PHONE, "Code": otp}))
+    check = client.get("/MainService.svc/json/CheckCodeGen_V4_get?" + urlencode({**CREDENTIALS, "Phone": PHONE, "Code": otp}))
     assert check.get_json()["CodeResult"] == "100"
 
 
-def test_the_journal_and_the_control_plane_never_show_a_secret_key(control: Control, api: FlaskClient,
+def test_the_journal_and_the_control_plane_never_show_a_secret_key(control: Control, client: FlaskClient,
                                                                    receiver: Receiver) -> None:
-    smsid = accepted(send_zns(api, PHONE, RequestId="req-secret", CallbackUrl=receiver.url))
-    accepted(api.post(SEND_OTP, json={**CREDENTIALS, "Phone": PHONE, "MultiChannelTempId": MULTICHANNEL_TEMPLATE,
+    smsid = accepted(send_zns(client, PHONE, RequestId="req-secret", CallbackUrl=receiver.url))
+    accepted(client.post(SEND_OTP, json={**CREDENTIALS, "Phone": PHONE, "MultiChannelTempId": MULTICHANNEL_TEMPLATE,
                                       "TypeId": "2"}).get_json())
-    form = api.post(SEND_FULL_CONTENT_FORM, data={**CREDENTIALS, "Phone": PHONE, "Content": "Order ORD-1 confirmed",
+    form = client.post(SEND_FULL_CONTENT_FORM, data={**CREDENTIALS, "Phone": PHONE, "Content": "Order ORD-1 confirmed",
                                                   "Smstype": "25", "OAID": OAID})
     accepted(form.get_json())
-    send_status(api, smsid)  # a GET with the secret in its query string
+    send_status(client, smsid)  # a GET with the secret in its query string
     control.add_scenario(operation="get_balance", match={"SecretKey": SECRET_KEY}, latency_ms=1)
     pages = ["/_mock/messages", f"/_mock/messages/{smsid}", f"/_mock/messages?recipient={PHONE}", "/_mock/callbacks",
              "/_mock/fixtures", "/_mock/scenarios", "/_mock/health", "/_mock/clock"]
@@ -554,9 +544,9 @@ def test_the_journal_and_the_control_plane_never_show_a_secret_key(control: Cont
 
 def test_one_message_shows_its_delivery_timeline_and_every_callback_attempt(
         dispatching_app: Flask, receiver: Receiver) -> None:
-    api = dispatching_app.test_client()
-    control = Control(api)
-    smsid = accepted(send_zns(api, PHONE, RequestId="req-timeline", CallbackUrl=receiver.url))
+    client = dispatching_app.test_client()
+    control = Control(client)
+    smsid = accepted(send_zns(client, PHONE, RequestId="req-timeline", CallbackUrl=receiver.url))
 
     def delivered() -> Any:
         detail = control.get(f"/_mock/messages/{smsid}")
@@ -586,9 +576,9 @@ def test_one_message_shows_its_delivery_timeline_and_every_callback_attempt(
     assert control.get("/_mock/callbacks?state=pending")["callbacks"] == []
 
 
-def test_the_callback_outbox_lists_pending_callbacks_before_they_are_sent(control: Control, api: FlaskClient) -> None:
-    smsid = accepted(send_zns(api, PHONE, CallbackUrl="http://127.0.0.1:9/esms-callback"))
-    accepted(send_zns(api, OTHER_PHONE))  # no CallbackUrl: no callback
+def test_the_callback_outbox_lists_pending_callbacks_before_they_are_sent(control: Control, client: FlaskClient) -> None:
+    smsid = accepted(send_zns(client, PHONE, CallbackUrl="http://127.0.0.1:9/esms-callback"))
+    accepted(send_zns(client, OTHER_PHONE))  # no CallbackUrl: no callback
     outbox = control.get("/_mock/callbacks?state=pending")
     [callback] = outbox["callbacks"]
     assert (callback["smsid"], callback["state"], callback["attempts"]) == (smsid, "pending", [])
@@ -608,13 +598,13 @@ def test_an_unknown_message_is_a_404_in_json(control: Control) -> None:
 
 # ---------------------------------------------------------------------------- reset
 def test_reset_forgets_messages_request_ids_scenarios_balances_and_the_clock_but_keeps_fixtures(
-        control: Control, api: FlaskClient, with_second_oa: None) -> None:
+        control: Control, client: FlaskClient, with_second_oa: None) -> None:
     fixtures_before = control.get("/_mock/fixtures")
-    accepted(send_zns(api, PHONE, RequestId="req-once", CallbackUrl="http://127.0.0.1:9/cb"))
-    assert api.post(GET_BALANCE, json=CREDENTIALS).get_json()["Balance"] == 1_000_000 - 440
+    accepted(send_zns(client, PHONE, RequestId="req-once", CallbackUrl="http://127.0.0.1:9/cb"))
+    assert client.post(GET_BALANCE, json=CREDENTIALS).get_json()["Balance"] == 1_000_000 - 440
     control.advance(60)
     control.add_scenario(operation="send_zns_v5", match={"Phone": OTHER_PHONE}, code="789")
-    assert send_zns(api, OTHER_PHONE)["CodeResult"] == "789"
+    assert send_zns(client, OTHER_PHONE)["CodeResult"] == "789"
 
     done = control.post("/_mock/reset")
     assert done["status"] == "reset" and done["clock"]["offset_seconds"] == 0
@@ -623,51 +613,51 @@ def test_reset_forgets_messages_request_ids_scenarios_balances_and_the_clock_but
     assert control.get("/_mock/scenarios")["scenarios"] == []
     assert control.get("/_mock/clock")["offset_seconds"] == 0
     assert control.get("/_mock/fixtures") == fixtures_before
-    assert api.post(GET_BALANCE, json=CREDENTIALS).get_json()["Balance"] == 1_000_000
-    assert send_zns(api, OTHER_PHONE)["CodeResult"] == "100"  # the scenario no longer applies
-    accepted(send_zns(api, PHONE, RequestId="req-once"))  # the RequestId is free again
+    assert client.post(GET_BALANCE, json=CREDENTIALS).get_json()["Balance"] == 1_000_000
+    assert send_zns(client, OTHER_PHONE)["CodeResult"] == "100"  # the scenario no longer applies
+    accepted(send_zns(client, PHONE, RequestId="req-once"))  # the RequestId is free again
 
 
 # ---------------------------------------------------------------------------- scenarios
-def test_a_scenario_forces_a_code_for_n_requests_then_answers_normally_again(control: Control, api: FlaskClient) -> None:
+def test_a_scenario_forces_a_code_for_n_requests_then_answers_normally_again(control: Control, client: FlaskClient) -> None:
     added = control.add_scenario(operation="send_zns_v5", code="789", times=2)
     assert (added["remaining"], added["hits"], added["active"]) == (2, 0, True)
-    first, second = send_zns(api), send_zns(api)
+    first, second = send_zns(client), send_zns(client)
     assert [first["CodeResult"], second["CodeResult"]] == ["789", "789"]
     assert first["ErrorMessage"]  # the code's text from the result-code table
-    accepted(send_zns(api))
+    accepted(send_zns(client))
     [listed] = control.get("/_mock/scenarios")["scenarios"]
     assert (listed["id"], listed["hits"], listed["remaining"], listed["active"]) == (added["id"], 2, 0, False)
     assert [m["operation"] for m in control.get("/_mock/messages")["messages"]] == ["send_zns_v5"]
 
 
-def test_a_scenario_matches_only_requests_with_the_given_field_values(control: Control, api: FlaskClient) -> None:
+def test_a_scenario_matches_only_requests_with_the_given_field_values(control: Control, client: FlaskClient) -> None:
     control.add_scenario(operation="send_zns_v5", match={"Phone": OTHER_PHONE}, code="108", message="Forced by a test")
-    refused = send_zns(api, OTHER_PHONE)
+    refused = send_zns(client, OTHER_PHONE)
     assert (refused["CodeResult"], refused["ErrorMessage"]) == ("108", "Forced by a test")
-    accepted(send_zns(api, PHONE))
-    assert send_zns(api, OTHER_PHONE)["CodeResult"] == "108"  # until removed
+    accepted(send_zns(client, PHONE))
+    assert send_zns(client, OTHER_PHONE)["CodeResult"] == "108"  # until removed
 
 
-def test_a_scenario_for_every_operation_applies_to_each_of_them(control: Control, api: FlaskClient) -> None:
+def test_a_scenario_for_every_operation_applies_to_each_of_them(control: Control, client: FlaskClient) -> None:
     control.add_scenario(operation="*", code="99", times=2)
-    assert send_zns(api)["CodeResult"] == "99"
-    assert balance_code(api) == "99"
-    assert balance_code(api) == "100"
+    assert send_zns(client)["CodeResult"] == "99"
+    assert balance_code(client) == "99"
+    assert balance_code(client) == "100"
 
 
-def test_a_scenario_answers_with_an_http_status(control: Control, api: FlaskClient) -> None:
+def test_a_scenario_answers_with_an_http_status(control: Control, client: FlaskClient) -> None:
     control.add_scenario(operation="get_balance", http_status=503, times=1)
-    response = api.post(GET_BALANCE, json=CREDENTIALS)
+    response = client.post(GET_BALANCE, json=CREDENTIALS)
     assert response.status_code == 503 and response.mimetype == "application/json"
     assert response.get_json()["CodeResponse"] == "100"
-    assert api.post(GET_BALANCE, json=CREDENTIALS).status_code == 200
+    assert client.post(GET_BALANCE, json=CREDENTIALS).status_code == 200
 
 
-def test_a_scenario_adds_latency(control: Control, api: FlaskClient) -> None:
+def test_a_scenario_adds_latency(control: Control, client: FlaskClient) -> None:
     control.add_scenario(operation="get_balance", latency_ms=300, times=1)
     started = time.perf_counter()
-    answer = api.post(GET_BALANCE, json=CREDENTIALS).get_json()
+    answer = client.post(GET_BALANCE, json=CREDENTIALS).get_json()
     elapsed = time.perf_counter() - started
     assert elapsed >= 0.3, elapsed
     assert answer["CodeResponse"] == "100" and answer["Balance"] == 1_000_000  # answered normally, only later
@@ -682,17 +672,17 @@ def test_a_scenario_drops_the_connection_without_an_answer(control: Control, ser
         assert answer.status_code == 200 and answer.json()["CodeResponse"] == "100"
 
 
-def test_removing_a_scenario_restores_normal_answers(control: Control, api: FlaskClient) -> None:
+def test_removing_a_scenario_restores_normal_answers(control: Control, client: FlaskClient) -> None:
     kept = control.add_scenario(operation="get_balance", code="101")
     removed = control.add_scenario(operation="send_zns_v5", code="789")
-    assert send_zns(api)["CodeResult"] == "789"
+    assert send_zns(client)["CodeResult"] == "789"
     assert control.delete(f"/_mock/scenarios/{removed['id']}") == {"removed": 1}
-    accepted(send_zns(api))
+    accepted(send_zns(client))
     assert [s["id"] for s in control.get("/_mock/scenarios")["scenarios"]] == [kept["id"]]
     assert control.delete(f"/_mock/scenarios/{removed['id']}", expect=404)["error"] == "Not Found"
-    assert balance_code(api) == "101"
+    assert balance_code(client) == "101"
     assert control.delete("/_mock/scenarios") == {"removed": 1}
-    assert balance_code(api) == "100"
+    assert balance_code(client) == "100"
     assert control.get("/_mock/scenarios") == {"scenarios": []}
 
 
@@ -740,29 +730,29 @@ def test_the_clock_reports_real_time_plus_its_offset(control: Control) -> None:
     assert control.post("/_mock/clock/reset")["offset_seconds"] == 0
 
 
-def test_advancing_the_clock_moves_a_message_from_waiting_to_finished(control: Control, api: FlaskClient) -> None:
-    smsid = accepted(send_zns(api, PHONE, SendDate=vietnam_time(3600)))  # scheduled an hour ahead
-    assert send_status(api, smsid) == 2
+def test_advancing_the_clock_moves_a_message_from_waiting_to_finished(control: Control, client: FlaskClient) -> None:
+    smsid = accepted(send_zns(client, PHONE, SendDate=vietnam_time(3600)))  # scheduled an hour ahead
+    assert send_status(client, smsid) == 2
     control.advance(3600 + 60)
-    assert send_status(api, smsid) == 5
+    assert send_status(client, smsid) == 5
 
 
-def test_advancing_the_clock_24_hours_frees_a_request_id(control: Control, api: FlaskClient) -> None:
-    accepted(send_zns(api, PHONE, RequestId="req-daily"))
-    assert send_zns(api, PHONE, RequestId="req-daily")["CodeResult"] == "124"
+def test_advancing_the_clock_24_hours_frees_a_request_id(control: Control, client: FlaskClient) -> None:
+    accepted(send_zns(client, PHONE, RequestId="req-daily"))
+    assert send_zns(client, PHONE, RequestId="req-daily")["CodeResult"] == "124"
     control.advance(DAY - 600)
-    assert send_zns(api, PHONE, RequestId="req-daily")["CodeResult"] == "124"  # not yet 24 hours
+    assert send_zns(client, PHONE, RequestId="req-daily")["CodeResult"] == "124"  # not yet 24 hours
     control.advance(600)
-    accepted(send_zns(api, PHONE, RequestId="req-daily"))
+    accepted(send_zns(client, PHONE, RequestId="req-daily"))
     assert len(control.get("/_mock/messages?request_id=req-daily")["messages"]) == 2
 
 
 def test_advancing_the_clock_sends_the_callbacks_that_became_due(dispatching_app: Flask) -> None:
     receiver = Receiver([200])
     try:
-        api = dispatching_app.test_client()
-        control = Control(api)
-        smsid = accepted(send_zns(api, PHONE, SendDate=vietnam_time(3600), CallbackUrl=receiver.url))
+        client = dispatching_app.test_client()
+        control = Control(client)
+        smsid = accepted(send_zns(client, PHONE, SendDate=vietnam_time(3600), CallbackUrl=receiver.url))
         time.sleep(0.3)
         assert receiver.paths == []  # due in an hour
         control.advance(3600 + 60)
@@ -788,10 +778,10 @@ def test_a_clock_advance_that_is_not_json_is_a_400(control: Control) -> None:
 
 
 # ---------------------------------------------------------------------------- errors
-def test_unknown_control_paths_and_methods_are_answered_in_json(api: FlaskClient) -> None:
+def test_unknown_control_paths_and_methods_are_answered_in_json(client: FlaskClient) -> None:
     for method, path, status in (("GET", "/_mock/nothing", 404), ("DELETE", "/_mock/clock", 405),
                                  ("GET", "/_mock/scenarios/abc", 404)):
-        response = api.open(path, method=method)
+        response = client.open(path, method=method)
         assert response.status_code == status and response.mimetype == "application/json"
         assert set(response.get_json()) >= {"error", "message"}
 
@@ -806,10 +796,10 @@ def _routes(app: Flask) -> set[tuple[str, str]]:
     return found
 
 
-def test_every_control_route_is_documented_in_the_control_spec_and_vice_versa(mock_app: Flask) -> None:
+def test_every_control_route_is_documented_in_the_control_spec_and_vice_versa(app: Flask) -> None:
     documented = {(path, method.upper()) for path, item in control_spec()["paths"].items()
                   for method in item if method in ("get", "put", "post", "delete", "patch")}
-    assert _routes(mock_app) == documented
+    assert _routes(app) == documented
 
 
 def test_the_control_spec_names_each_operation_in_snake_case_under_the_control_tag() -> None:

@@ -7,21 +7,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from mock_server.pytest_plugin import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_FIXTURES = ROOT / "mock_server" / "demo_fixtures.yaml"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class ServedMock:
