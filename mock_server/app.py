@@ -10,10 +10,10 @@ import orjson
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from mock_server import control
-from mock_server.api import JSON_MIMETYPE
+from mock_server.control import routes as control
+from mock_server.esms.api import JSON_MIMETYPE
 from mock_server.config import MockConfig
-from mock_server.routing import CONTROL_PREFIX
+from mock_server.esms.routing import CONTROL_PREFIX
 from mock_server.state import MockState, build_state
 
 log = logging.getLogger("esms_mock")
@@ -21,7 +21,7 @@ log = logging.getLogger("esms_mock")
 
 def create_app(config: MockConfig | None = None) -> Flask:
     app = Flask("esms_mock")
-    # The eSMS operations, routed from the spec, run in front of Flask (see mock_server.api);
+    # The eSMS operations, routed from the spec, run in front of Flask (see mock_server.esms.api);
     # Flask serves the control plane and the 404/405 answers.
     state = build_state(config or MockConfig(), fallback=app.wsgi_app)
     attach_control_plane(app, state)

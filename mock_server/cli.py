@@ -9,9 +9,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from mock_server.callbacks import CallbackSettings
+from mock_server.esms.callbacks import CallbackSettings
 from mock_server.config import MockConfig
-from mock_server.fixtures import DEMO_FIXTURES_PATH, FixtureError
+from mock_server.store.fixtures import DEMO_FIXTURES_PATH, FixtureError
 from mock_server.store import StoreError
 
 DESCRIPTION = """\

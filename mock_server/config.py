@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mock_server.callbacks import CallbackSettings
-from mock_server.spec import DEFAULT_SPEC_PATH
+from mock_server.esms.callbacks import CallbackSettings
+from mock_server.esms.spec import DEFAULT_SPEC_PATH
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ build against libev and has no thread pool; Granian installs as a wheel and came
 The app is built once in the parent and the workers are forked from it, so they answer within
 milliseconds of starting.
 
-The served app is the eSMS operations (mock_server.api) with the Flask control plane loaded on
+The served app is the eSMS operations (mock_server.esms.api) with the Flask control plane loaded on
 first use: importing Flask takes 0.2 s, most of the time to the first answer otherwise. Each
 worker starts loading it in the background when it gets its first request.
 """
@@ -26,7 +26,7 @@ import orjson
 from granian import Granian
 from granian.constants import Interfaces
 
-from mock_server.api import JSON_MIMETYPE, WsgiApp
+from mock_server.esms.api import JSON_MIMETYPE, WsgiApp
 from mock_server.config import MockConfig
 from mock_server.state import MockState, build_state
 

@@ -1,6 +1,6 @@
 """The mock's parts wired together from a configuration: spec, store, fixtures, validation,
 scenarios, the eSMS operations and the callback dispatcher. No web framework here: the eSMS
-operations answer without Flask (mock_server.api), and the Flask control plane is added on top
+operations answer without Flask (mock_server.esms.api), and the Flask control plane is added on top
 (mock_server.app), at once for `create_app` or on first use for the served mock (mock_server.server).
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from mock_server import fixtures
-from mock_server.api import EsmsApi, WsgiApp
-from mock_server.callbacks import Dispatcher
+from mock_server.store import fixtures
+from mock_server.esms.api import EsmsApi, WsgiApp
+from mock_server.esms.callbacks import Dispatcher
 from mock_server.config import MockConfig
-from mock_server.scenarios import ScenarioBook
-from mock_server.spec import ApiSpec
+from mock_server.esms.scenarios import ScenarioBook
+from mock_server.esms.spec import ApiSpec
 from mock_server.store import Store
-from mock_server.validation import RequestValidator
+from mock_server.esms.validation import RequestValidator
 
 
 @dataclass

@@ -34,8 +34,8 @@ from referencing.jsonschema import DRAFT4
 
 from mock_server.app import create_app
 from mock_server.config import MockConfig
-from mock_server.fixtures import DEMO_FIXTURES_PATH
-from mock_server.spec import DEFAULT_SPEC_PATH, ApiSpec, Operation
+from mock_server.store.fixtures import DEMO_FIXTURES_PATH
+from mock_server.esms.spec import DEFAULT_SPEC_PATH, ApiSpec, Operation
 from mock_server.store import Store
 
 API_KEY = "DEMO_API_KEY"

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from mock_server.callbacks import CallbackSettings, Dispatcher
+from mock_server.esms.callbacks import CallbackSettings, Dispatcher
 from mock_server.store import Store
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-from mock_server.clock import VIETNAM, vietnam_day
+from mock_server.store.clock import VIETNAM, vietnam_day
 
 MIDNIGHT_IN_HANOI = 1735664400.0  # 2025-01-01 00:00:00 +07:00
 

@@ -32,13 +32,13 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from werkzeug.serving import make_server
 
-from mock_server import control as control_module
+from mock_server.control import routes as control_module
 from mock_server.app import create_app
 from mock_server.state import MockState
-from mock_server.callbacks import CallbackSettings
-from mock_server.clock import VIETNAM
+from mock_server.esms.callbacks import CallbackSettings
+from mock_server.store.clock import VIETNAM
 from mock_server.config import MockConfig
-from mock_server.fixtures import CONTROL_SPEC_PATH, DEMO_FIXTURES_PATH
+from mock_server.store.fixtures import CONTROL_SPEC_PATH, DEMO_FIXTURES_PATH
 
 API_KEY, SECRET_KEY = "DEMO_API_KEY", "DEMO_SECRET_KEY"
 CREDENTIALS = {"ApiKey": API_KEY, "SecretKey": SECRET_KEY}

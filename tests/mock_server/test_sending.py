@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from mock_server.clock import parse_vietnam_datetime
+from mock_server.store.clock import parse_vietnam_datetime
 from esms_mock_support import (
     CALLBACK_URL,
     CREDENTIALS,

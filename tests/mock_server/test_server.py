@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from mock_server.config import MockConfig
-from mock_server.fixtures import FixtureError
+from mock_server.store.fixtures import FixtureError
 from mock_server.server import build_served_app
 
 CREDENTIALS = b'{"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}'

@@ -38,7 +38,7 @@ from esms_mock_support import (
     spec_document,
     valid_request,
 )
-from mock_server.clock import VIETNAM
+from mock_server.store.clock import VIETNAM
 from openapi_schema_validator import OAS30Validator
 
 # ---------------------------------------------------------------------------- helpers

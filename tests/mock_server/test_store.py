@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
-from mock_server.callbacks import callbacks_for
-from mock_server.fixtures import DEMO_FIXTURES_PATH, Outcome
+from mock_server.esms.callbacks import callbacks_for
+from mock_server.store.fixtures import DEMO_FIXTURES_PATH, Outcome
 from mock_server.store import MessageDraft, RecipientDraft, Refused, Store
 
 # This module does not import conftest: the worker processes import it (spawn), and should not

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from sdk_strategies import PROPERTIES, TEXT
 
 from esms_zalo import CallbackParseError, DeliveryReport, parse_delivery_callback
-from mock_server.callbacks import TYPE_FOLLOWER, TYPE_JOURNEY, TYPE_SMS, build_query, zalo_result
-from mock_server.clock import format_vietnam
-from mock_server.fixtures import Outcome
+from mock_server.esms.callbacks import TYPE_FOLLOWER, TYPE_JOURNEY, TYPE_SMS, build_query, zalo_result
+from mock_server.store.clock import format_vietnam
+from mock_server.store.fixtures import Outcome
 from mock_server.store import MessageDraft, RecipientDraft
 
 SEND_STATUSES = (0, 1, 2, 4, 5, 7)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-from mock_server.clock import format_vietnam
-from mock_server.fixtures import Outcome
+from mock_server.store.clock import format_vietnam
+from mock_server.store.fixtures import Outcome
 from mock_server.store import CallbackDraft, MessageDraft, RecipientDraft, Store
 
 if TYPE_CHECKING:

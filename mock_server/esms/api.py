@@ -22,15 +22,15 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from mock_server.callbacks import Dispatcher
-from mock_server.handlers import HANDLERS
-from mock_server.handlers.common import Call
-from mock_server.results import EsmsError, error_body, success_body
-from mock_server.routing import CONTROL_PREFIX, normalise
-from mock_server.scenarios import ScenarioBook
-from mock_server.spec import ApiSpec, Operation
+from mock_server.esms.callbacks import Dispatcher
+from mock_server.esms.handlers import HANDLERS
+from mock_server.esms.handlers.common import Call
+from mock_server.esms.results import EsmsError, error_body, success_body
+from mock_server.esms.routing import CONTROL_PREFIX, normalise
+from mock_server.esms.scenarios import ScenarioBook
+from mock_server.esms.spec import ApiSpec, Operation
 from mock_server.store import Store
-from mock_server.validation import RequestValidator
+from mock_server.esms.validation import RequestValidator
 
 log = logging.getLogger("esms_mock.requests")
 

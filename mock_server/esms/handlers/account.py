@@ -6,9 +6,9 @@ import hashlib
 import json
 from typing import Any
 
-from mock_server.clock import parse_vietnam_datetime
-from mock_server.handlers.common import Call, require_oa
-from mock_server.results import EsmsError
+from mock_server.store.clock import parse_vietnam_datetime
+from mock_server.esms.handlers.common import Call, require_oa
+from mock_server.esms.results import EsmsError
 
 MAX_RATINGS = 50
 MAX_UIDS = 50

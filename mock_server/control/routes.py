@@ -17,9 +17,9 @@ import orjson
 import yaml
 from flask import Blueprint, Request, Response, request
 
-from mock_server import journal
-from mock_server.fixtures import FixtureConflict
-from mock_server.scenarios import Scenario
+from mock_server.control import journal
+from mock_server.store.fixtures import FixtureConflict
+from mock_server.esms.scenarios import Scenario
 
 JSON_MIMETYPE = "application/json"
 YAML_MIMETYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")

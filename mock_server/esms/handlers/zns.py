@@ -8,8 +8,8 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from mock_server.callbacks import TYPE_JOURNEY, callbacks_for
-from mock_server.handlers.common import (
+from mock_server.esms.callbacks import TYPE_JOURNEY, callbacks_for
+from mock_server.esms.handlers.common import (
     Call,
     accept,
     check_sending_mode,
@@ -25,9 +25,9 @@ from mock_server.handlers.common import (
     values_from_params,
     zns_price,
 )
-from mock_server.delivery import MAGIC_PHONE_PREFIX
-from mock_server.phones import national
-from mock_server.results import EsmsError
+from mock_server.esms.delivery import MAGIC_PHONE_PREFIX
+from mock_server.esms.phones import national
+from mock_server.esms.results import EsmsError
 from mock_server.store import MessageDraft
 
 

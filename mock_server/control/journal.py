@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from mock_server.clock import VIETNAM
-from mock_server.delivery import FINISHED, HANDED_TO_CARRIER, REJECTED, WAITING, progress
-from mock_server.fixtures import Fixtures, Outcome
-from mock_server.phones import hashed, recipient_key
+from mock_server.store.clock import VIETNAM
+from mock_server.esms.delivery import FINISHED, HANDED_TO_CARRIER, REJECTED, WAITING, progress
+from mock_server.store.fixtures import Fixtures, Outcome
+from mock_server.esms.phones import hashed, recipient_key
 from mock_server.store import Store
 
 MASK = "********"

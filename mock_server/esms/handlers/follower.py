@@ -6,9 +6,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from mock_server.callbacks import TYPE_FOLLOWER, callbacks_for
-from mock_server.handlers.common import Call, accept, new_smsid, recipient, redacted, request_ids, require_oa, schedule
-from mock_server.results import EsmsError
+from mock_server.esms.callbacks import TYPE_FOLLOWER, callbacks_for
+from mock_server.esms.handlers.common import Call, accept, new_smsid, recipient, redacted, request_ids, require_oa, schedule
+from mock_server.esms.results import EsmsError
 from mock_server.store import MessageDraft
 
 STATUS_KEYS = ("Trạng thái", "Status")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.spec import ApiSpec, Operation
+from mock_server.esms.spec import ApiSpec, Operation
 
 
 class EsmsError(Exception):

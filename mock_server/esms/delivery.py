@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mock_server.fixtures import Fixtures, Outcome
-from mock_server.phones import hashed, recipient_key
+from mock_server.store.fixtures import Fixtures, Outcome
+from mock_server.esms.phones import hashed, recipient_key
 
 # Magic recipients, like Twilio's test numbers: no fixtures needed. The last three digits pick the
 # outcome: phones 0900000NNN (any 0/84/+84 form, or its SHA-256 for hash_phone) and Zalo user ids

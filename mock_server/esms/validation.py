@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from mock_server.spec import ApiSpec, Operation
+from mock_server.esms.spec import ApiSpec, Operation
 
 _MAX_VALUE_IN_MESSAGE = 40
 _MAX_MESSAGE = 300

@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 import orjson
 
-from mock_server import fixtures as fixtures_module
-from mock_server.clock import DAY_SECONDS, vietnam_day
-from mock_server.fixtures import Fixtures
+from mock_server.store import fixtures as fixtures_module
+from mock_server.store.clock import DAY_SECONDS, vietnam_day
+from mock_server.store.fixtures import Fixtures
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mock_server.callbacks import Dispatcher
-from mock_server.clock import parse_vietnam_datetime
-from mock_server.delivery import QUOTA_EXCEEDED, charges, outcome_for
-from mock_server.fixtures import Account, Fixtures, Oa, Outcome, Template
-from mock_server.phones import national, recipient_key, telco
-from mock_server.results import EsmsError
-from mock_server.spec import Operation
+from mock_server.esms.callbacks import Dispatcher
+from mock_server.store.clock import parse_vietnam_datetime
+from mock_server.esms.delivery import QUOTA_EXCEEDED, charges, outcome_for
+from mock_server.store.fixtures import Account, Fixtures, Oa, Outcome, Template
+from mock_server.esms.phones import national, recipient_key, telco
+from mock_server.esms.results import EsmsError
+from mock_server.esms.spec import Operation
 from mock_server.store import CallbackDraft, MessageDraft, RecipientDraft, Refused, Store
 
 log = logging.getLogger("esms_mock.messages")

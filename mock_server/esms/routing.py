@@ -1,6 +1,6 @@
 """Paths as eSMS matches them: case-insensitively, with or without a trailing slash, with doubled slashes.
 
-Every path outside the control plane is normalised once (mock_server.api), and the spec's paths
+Every path outside the control plane is normalised once (mock_server.esms.api), and the spec's paths
 are routed in the same normal form.
 """
 

@@ -6,8 +6,8 @@ import functools
 import secrets
 from typing import Any
 
-from mock_server.callbacks import callbacks_for
-from mock_server.handlers.common import (
+from mock_server.esms.callbacks import callbacks_for
+from mock_server.esms.handlers.common import (
     Call,
     accept,
     check_sending_mode,
@@ -23,8 +23,8 @@ from mock_server.handlers.common import (
     values_from_params,
     zns_price,
 )
-from mock_server.phones import national
-from mock_server.results import EsmsError
+from mock_server.esms.phones import national
+from mock_server.esms.results import EsmsError
 from mock_server.store import MessageDraft
 
 DEFAULT_OTP_MINUTES = 5

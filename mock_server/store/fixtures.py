@@ -14,11 +14,11 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
-from mock_server.phones import recipient_key
-from mock_server.spec import load_yaml, to_json_schema
+from mock_server.esms.phones import recipient_key
+from mock_server.esms.spec import load_yaml, to_json_schema
 
-CONTROL_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "mock-control.openapi.yaml"
-DEMO_FIXTURES_PATH = Path(__file__).resolve().parent / "demo_fixtures.yaml"
+CONTROL_SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "mock-control.openapi.yaml"
+DEMO_FIXTURES_PATH = Path(__file__).resolve().parents[1] / "demo_fixtures.yaml"
 
 OUTCOMES = ("delivered", "rejected", "never_answered")
 

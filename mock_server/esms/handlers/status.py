@@ -7,12 +7,12 @@ import json
 import sqlite3
 from typing import Any
 
-from mock_server.callbacks import TYPE_FOLLOWER, TYPE_JOURNEY, zalo_result
-from mock_server.clock import DAY_SECONDS, dotnet_date, parse_vietnam_datetime
-from mock_server.delivery import FINISHED, HANDED_TO_CARRIER, REJECTED, WAITING, Progress, progress
-from mock_server.fixtures import Outcome
-from mock_server.handlers.common import Call
-from mock_server.results import EsmsError
+from mock_server.esms.callbacks import TYPE_FOLLOWER, TYPE_JOURNEY, zalo_result
+from mock_server.store.clock import DAY_SECONDS, dotnet_date, parse_vietnam_datetime
+from mock_server.esms.delivery import FINISHED, HANDED_TO_CARRIER, REJECTED, WAITING, Progress, progress
+from mock_server.store.fixtures import Outcome
+from mock_server.esms.handlers.common import Call
+from mock_server.esms.results import EsmsError
 
 STATUS_WINDOW = 7 * DAY_SECONDS
 MAX_CALLBACK_IDS = 200

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import yaml
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "esms-zalo.openapi.yaml"
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "esms-zalo.openapi.yaml"
 
 # The response envelopes eSMS uses, in the order they are looked for in a response schema.
 CODE_FIELDS = ("CodeResult", "CodeResponse", "Code", "Error")

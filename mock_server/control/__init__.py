@@ -1,0 +1,1 @@
+"""The control plane under /_mock (spec/mock-control.openapi.yaml): fixtures, journal, scenarios, clock."""
