@@ -856,11 +856,11 @@ class MockEsms:
     def send_message(self, *, callback_url: bool) -> models.SendResponse:
         """One ordinary ZNS message the status operations can report on."""
         return self.client.send_zns_v6(
-            oaid=DEMO_OA,
+            oa_id=DEMO_OA,
             phone="0901888484",
-            temp_id="205644",
-            temp_data={"otp": "123456"},
-            sandbox="0",
+            template_id="205644",
+            template_data={"otp": "123456"},
+            sandbox=False,
             callback_url="http://127.0.0.1:9/esms-callback" if callback_url else None,
         )
 
@@ -868,7 +868,7 @@ class MockEsms:
         """Run the plan's setup; return the request with what the setup decided filled in."""
         wire = dict(plan.wire)
         if plan.setup == "message":
-            smsid = self.send_message(callback_url=plan.with_callback_url).smsid
+            smsid = self.send_message(callback_url=plan.with_callback_url).sms_id
             assert smsid
             if plan.smsid_field == "ListRefid":
                 wire["ListRefid"] = [*wire.get("ListRefid", [])[:2], smsid]
@@ -878,10 +878,10 @@ class MockEsms:
                 wire[plan.zalo_id_field] = self.journal(smsid)["recipients"][0]["zalo_msg_id"]
         elif plan.setup == "otp":
             sent = self.client.send_auto_generated_otp(
-                phone=wire["Phone"], multi_channel_temp_id=DEMO_MULTICHANNEL_TEMPLATE, type_id="2"
+                phone=wire["Phone"], multichannel_template_id=DEMO_MULTICHANNEL_TEMPLATE, otp_mode="2"
             )
-            assert sent.smsid
-            wire["Code"] = self.journal(sent.smsid)["extra"]["otp"]
+            assert sent.sms_id
+            wire["Code"] = self.journal(sent.sms_id)["extra"]["otp"]
         self.advance(plan.advance)
         return wire
 
