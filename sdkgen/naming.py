@@ -152,13 +152,14 @@ class Parameter:
 
 
 def make_parameter(vocabulary: Vocabulary, model: str, field: FieldInfo) -> Parameter:
-    """The parameter of a request-model field; its name must be in the vocabulary."""
+    """The parameter of a request-model field, typed as the vocabulary says.
+
+    A field outside the vocabulary keeps its model type here; `check_names` reports it, with
+    every other problem, so one run lists all that is to fix.
+    """
     entry = vocabulary.lookup(field.declared_in, field.alias)
     if entry is None:
-        raise VocabularyError(
-            f"{model}.{field.name} (wire {field.alias!r}) is a parameter without a name in the vocabulary:"
-            f" add it to {VOCABULARY_PATH.name}"
-        )
+        entry = Name(python=field.name, about="", wire=(), kind=None, wire_format=None)
     where = f"{model}.{field.name} (wire {field.alias!r}, type {entry.kind})"
     parts = _union_parts(field.annotation)
     wire_is_text = False
