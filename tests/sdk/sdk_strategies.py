@@ -24,6 +24,7 @@ minimum/maximum, min/maxItems, uniqueItems, required, additionalProperties, maxP
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -45,6 +46,8 @@ from pydantic import BaseModel, TypeAdapter
 
 from esms_zalo import Client, _operations, models
 from esms_zalo._core import Operation
+from sdkgen.introspect import _Renderer
+from sdkgen.naming import Vocabulary
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "esms-zalo.openapi.yaml"
 with SPEC_PATH.open(encoding="utf-8") as _handle:
@@ -740,10 +743,12 @@ def fitting_request(op: SpecOperation) -> SearchStrategy[PlannedRequest]:
 
 
 def client_kwargs(op: SpecOperation, wire: Mapping[str, Any], *, typed: bool) -> dict[str, Any]:
-    """The wire fields as keyword arguments of the client method (snake_case).
+    """The wire fields as keyword arguments of the client method (the SDK's names).
 
-    `typed`: nested objects as the SDK's models (what a typed caller passes), else as plain
-    dicts and lists (what the client also accepts).
+    `typed`: what a typed caller passes: nested objects as the SDK's models, and flags, dates,
+    times and digit strings as the Python values the vocabulary gives them (bool, date,
+    datetime, int) wherever the SDK writes that value back to the same wire text. Otherwise the
+    wire values themselves, plain dicts and lists (what the client also accepts).
     """
     fields = op.request_model.model_fields
     names = {(info.alias or name): name for name, info in fields.items()}
@@ -752,8 +757,39 @@ def client_kwargs(op: SpecOperation, wire: Mapping[str, Any], *, typed: bool) ->
         name = names[key]
         if typed and isinstance(value, (dict, list)):
             value = TypeAdapter(fields[name].annotation).validate_python(value)
+        elif typed:
+            value = _python_value(op.request_model, name, key, value)
         kwargs[name] = value
     return kwargs
+
+
+def _python_value(model: type[BaseModel], name: str, wire_name: str, value: Any) -> Any:
+    """The Python value a caller would pass for a wire value, when the SDK writes it back as is."""
+    declared_in = next(k for k in model.__mro__ if name in inspect.get_annotations(k)).__name__
+    entry = _VOCABULARY.lookup(declared_in, wire_name)
+    if entry is None or not isinstance(value, str):
+        return value
+    if entry.kind == "flag" and value in ("0", "1"):
+        return value == "1"
+    if entry.kind == "integer" and value.isdigit() and str(int(value)) == value:
+        # A number-or-digits field sends an int as a JSON number: only text-only fields round-trip.
+        return int(value) if fields_take_text_only(model, name) else value
+    if entry.kind in ("date", "datetime") and entry.wire_format:
+        try:
+            moment = datetime.strptime(value, entry.wire_format)
+        except ValueError:
+            return value
+        python = moment.date() if entry.kind == "date" else moment
+        return python if python.strftime(entry.wire_format) == value else value
+    return value
+
+
+def fields_take_text_only(model: type[BaseModel], name: str) -> bool:
+    """Whether the field's type, aliases expanded as sdkgen reads it, takes no int."""
+    return "int" not in _Renderer().render(model.model_fields[name].annotation).split(" | ")
+
+
+_VOCABULARY = Vocabulary.load()
 
 
 def sent_fields(request: httpx.Request) -> dict[str, Any]:
