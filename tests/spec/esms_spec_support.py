@@ -25,7 +25,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 import esms_spec
-from esms_spec import at, deref, pointer, pointer_segments  # noqa: F401 - the shared reader, re-exported
+from esms_spec import at, deref, pointer  # noqa: F401 - the shared reader, re-exported to the checks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = esms_spec.spec_path(esms_spec.ESMS_SPEC)
