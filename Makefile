@@ -44,8 +44,8 @@ sdk: $(STAMP)
 	@ls dist/*.whl
 
 ## wheels: build the mock's wheel (esms-zalo-mock: mock_server, esms_spec and the specs) and the SDK's in dist/
-wheels: $(STAMP)
-	rm -rf build generated/build  # a stale build/lib would slip old files into the wheel
+wheels: $(RUN_STAMP)
+	rm -rf build generated/build dist/esms_zalo_mock-*.whl dist/esms_zalo_sdk-*.whl  # a stale build/lib would slip old files in
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist . ./generated
 	@ls dist/*.whl
 
