@@ -207,7 +207,8 @@ def test_the_mock_wheel_holds_the_mock_esms_spec_and_the_contract_kit_and_not_sd
     assert {"esms_spec/documents/esms-zalo.openapi.yaml", "esms_spec/documents/mock-control.openapi.yaml"} <= names
     assert checkout_packages <= packaged, "every package of mock_server/ is in the wheel"
     assert plugin_module, entry_points
-    assert plugin_module[1].replace(".", "/") + ".py" in names, "the pytest11 entry point names a module of the wheel"
+    plugin_file = plugin_module[1].replace(".", "/")
+    assert {f"{plugin_file}.py", f"{plugin_file}/__init__.py"} & names, "the pytest11 entry point is in the wheel"
 
 
 def test_the_packaged_specs_are_the_bytes_of_spec(wheels: Wheels) -> None:
