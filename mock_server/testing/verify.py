@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from mock_server.esms.spec import DEFAULT_SPEC_PATH as ESMS_SPEC_PATH
+import esms_spec
 
+ESMS_SPEC_PATH = esms_spec.spec_path(esms_spec.ESMS_SPEC)
 DEMO_API_KEY, DEMO_SECRET_KEY = "DEMO_API_KEY", "DEMO_SECRET_KEY"
 # Operations that act for real on eSMS and have no Sandbox switch: never sent with --sandbox.
 NO_SANDBOX_OPERATIONS = frozenset({"send_auto_generated_otp", "register_zns_template", "register_oa_package"})
