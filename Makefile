@@ -7,9 +7,13 @@ SPEC := spec/esms-zalo.openapi.yaml
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install generate check-generated sdk test run bench fuzz clean
+.PHONY: install java generate check-generated sdk test run bench fuzz clean
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) java
+
+# openapi-generator (the spec's portability tests; pip's openapi-generator-cli bundles the JAR) runs on Java.
+java:
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
 
 # Reinstall only when a dependency list changes.
 $(STAMP): pyproject.toml generated/pyproject.toml
@@ -37,7 +41,7 @@ sdk: $(STAMP)
 	@ls dist/*.whl
 
 ## test: the whole suite, including spec validation and the generated-code drift check
-test: $(STAMP) $(NODE_STAMP) check-generated
+test: $(STAMP) $(NODE_STAMP) java check-generated
 	$(PY) -m pytest
 
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
