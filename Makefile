@@ -8,9 +8,13 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install generate check-generated sdk wheels test run bench fuzz clean
+.PHONY: install java generate check-generated sdk wheels test run bench fuzz clean
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(NODE_STAMP) java
+
+# openapi-generator (the spec's portability tests; pip's openapi-generator-cli bundles the JAR) runs on Java.
+java:
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
 
 # Reinstall only when a dependency list changes. Everything (tests, sdkgen, contract kit):
 $(STAMP): pyproject.toml setup.py generated/pyproject.toml
@@ -50,7 +54,7 @@ wheels: $(RUN_STAMP)
 	@ls dist/*.whl
 
 ## test: the whole suite, including spec validation and the generated-code drift check
-test: $(STAMP) $(NODE_STAMP) check-generated
+test: $(STAMP) $(NODE_STAMP) java check-generated
 	$(PY) -m pytest
 
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
