@@ -39,6 +39,8 @@ _MAX_DEPTH = 64  # of the schema; the spec's request schemas are a dozen levels 
 # (XmlJsonReader.ReadContentAsInt); the white space is U+0009-U+000D and U+0020.
 _NUMBER_TEXT = re.compile(r"[\t\n\x0b\x0c\r ]*([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)[\t\n\x0b\x0c\r ]*")
 _XML_SPACE = " \t\n\r"  # what XmlConvert.ToBoolean trims
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "number": (int, float),
+                                              "boolean": (bool,), "null": (type(None),)}
 
 
 class LenientReadingError(ValueError):
@@ -202,6 +204,7 @@ class Node:
     forms: tuple[str, ...] = ()  # x-esms-also-reads
     raw: Any = None  # the OpenAPI schema, for a branch's validator
     active: bool = True
+    settled: frozenset[type] = frozenset()  # Python types of scalars that need nothing here
     _validator: Any = field(default=None, repr=False)
 
     def allows(self, kind: str) -> bool:
@@ -304,6 +307,8 @@ class PlanCompiler:
         here = bool(node.forms) or bool(node.branches) or any(
             (target, sent) in self._rules.conversions for target in node.types for sent in JSON_TYPES)
         node.active = here or any(below)
+        if not node.branches and not node.forms:
+            node.settled = frozenset(python for kind in node.types for python in _PYTHON_TYPES.get(kind, ()))
         return node.active
 
 
@@ -340,7 +345,7 @@ class LenientReader:
     # The walk never changes what it was given: a container with a conversion inside is copied
     # (shallowly, along the path), so that trying a oneOf branch costs no deep copy.
     def _convert(self, node: Node, value: Any) -> Any:
-        if not node.active:
+        if not node.active or type(value) in node.settled:  # the common case: nothing to read
             return value
         if node.branches:
             return self._choose(node, self._convert_own(node, value))
