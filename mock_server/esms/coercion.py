@@ -201,6 +201,7 @@ class Node:
     additional: Node | None = None
     items: Node | None = None
     branches: tuple[Node, ...] = ()  # oneOf / anyOf
+    max_size: int | None = None  # maxItems / maxProperties: a bigger value is refused whatever it holds
     forms: tuple[str, ...] = ()  # x-esms-also-reads
     raw: Any = None  # the OpenAPI schema, for a branch's validator
     active: bool = True
@@ -232,6 +233,8 @@ def _merge(into: Node, other: Node) -> None:
     if other.types:
         into.types = tuple(t for t in into.types if t in other.types) if into.types else other.types
     into.nullable = into.nullable or other.nullable
+    if other.max_size is not None:
+        into.max_size = other.max_size if into.max_size is None else min(into.max_size, other.max_size)
     for name, child in other.properties.items():
         if name in into.properties:
             mine = into.properties[name] = _clone(into.properties[name])
@@ -255,7 +258,7 @@ def _merge(into: Node, other: Node) -> None:
 
 def _clone(node: Node) -> Node:
     return Node(node.types, node.nullable, dict(node.properties), node.additional, node.items, node.branches,
-                node.forms, node.raw)
+                node.max_size, node.forms, node.raw)
 
 
 class PlanCompiler:
@@ -284,6 +287,8 @@ class PlanCompiler:
             if form not in self._rules.forms:
                 raise LenientReadingError(f"x-esms-also-reads names {form!r}, which x-esms-lenient-reading does not define")
         node = Node(types=types, nullable=bool(schema.get("nullable")), forms=tuple(forms), raw=raw)
+        sizes = [schema[key] for key in ("maxItems", "maxProperties") if isinstance(schema.get(key), int)]
+        node.max_size = min(sizes) if sizes else None
         for name, child in (schema.get("properties") or {}).items():
             node.properties[name] = self._compile(child, depth + 1)
         if isinstance(schema.get("additionalProperties"), dict):
@@ -352,6 +357,8 @@ class LenientReader:
         return self._convert_own(node, value)
 
     def _convert_own(self, node: Node, value: Any) -> Any:
+        if node.max_size is not None and isinstance(value, (dict, list)) and len(value) > node.max_size:
+            return value  # refused for its size anyway: reading what it holds would only cost time
         if isinstance(value, dict):
             if node.allows("object"):
                 return self._convert_object(node, value)
