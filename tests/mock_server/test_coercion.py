@@ -321,3 +321,8 @@ def test_what_xmlconvert_cannot_read_as_a_boolean_does_not_convert(value):
 def test_numbers_and_booleans_read_as_their_text(value, expected):
     assert read_as_text(value) == expected
 
+
+
+def test_list_over_its_size_limit_is_refused_for_its_size_whatever_it_holds(shared_esms):
+    items = [{"Phone": int(INTERNATIONAL_PHONE), "Params": [123456]} for _ in range(501)]
+    shared_esms.refused("send_zns_bulk", valid_request("send_zns_bulk", Data=items), "687")
