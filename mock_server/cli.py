@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                        help="one line per event; debug adds one per request (default: %(default)s)")
     serve.add_argument("--temporary", action="store_true", help="use a fresh temporary database (deleted at exit)")
-    from mock_server import verify as verify_command  # schemathesis itself is imported only when it runs
+    from mock_server.testing import verify as verify_command  # schemathesis itself is imported only when it runs
 
     verify = commands.add_parser("verify", help="check any eSMS-compatible server against the spec (schemathesis)",
                                  description=verify_command.__doc__,

@@ -1,5 +1,5 @@
 """Helpers of the contract tests: the two specs loaded for schemathesis, and a strategy that steers
-generated bodies to the demo fixtures. The served `esms-mock` itself is tests/support/served_mock.py."""
+generated bodies to the demo fixtures. The served `esms-mock` itself is mock_server.testing.ServedMock."""
 
 from __future__ import annotations
 
