@@ -30,7 +30,6 @@ import re
 import zlib
 from collections.abc import Iterator
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pytest
