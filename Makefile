@@ -61,9 +61,9 @@ test: $(STAMP) $(NODE_STAMP) java check-generated
 run: $(RUN_STAMP)
 	$(VENV)/bin/esms-mock serve --fixtures mock_server/demo_fixtures.yaml
 
-## fuzz: a long schemathesis run against the served mock (1,000 examples per operation: about 44,000 cases, 22 minutes), with progress
+## fuzz: a long schemathesis run against the served mock (1,000 examples per operation: about 44,000 cases, 22 minutes), with progress; then the lenient forms (250 examples per operation)
 fuzz: $(STAMP)
-	ESMS_FUZZ_EXAMPLES=1000 ESMS_FUZZ_STATEFUL=200 $(PY) -m pytest tests/contract/test_schemathesis_mock.py -v -p no:cacheprovider --durations=0
+	ESMS_FUZZ_EXAMPLES=1000 ESMS_FUZZ_STATEFUL=200 $(PY) -m pytest tests/contract/test_schemathesis_mock.py tests/contract/test_lenient_forms.py -v -p no:cacheprovider --durations=0
 
 ## bench: throughput, latency, start-up and memory of the served mock, side by side with Prism
 bench: $(STAMP) $(NODE_STAMP)

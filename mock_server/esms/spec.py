@@ -43,6 +43,7 @@ class Operation:
     message_field: str
     response_properties: frozenset[str]
     error_codes: ErrorCodeMap = field(repr=False)
+    oas_request_schema: dict[str, Any] = field(default_factory=dict, repr=False)  # with its x- extensions
 
     @property
     def reads_query(self) -> bool:
@@ -120,6 +121,7 @@ class ApiSpec:
             message_field="ErrorMessage" if "ErrorMessage" in properties else "Message",
             response_properties=frozenset(properties),
             error_codes=self._error_codes(oas_schema),
+            oas_request_schema=oas_schema,
         )
 
     def _error_codes(self, schema: dict[str, Any]) -> ErrorCodeMap:

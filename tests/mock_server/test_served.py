@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -101,3 +102,14 @@ def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(tmp_path: Path,
         assert (request.smsid, request.query["SendStatus"]) == (smsid, "5")
     finally:
         server.stop()
+
+
+def test_served_mock_reads_lenient_forms_and_answers_xml_paths_with_a_json_404(server: ServedMock) -> None:
+    """The served mock (Granian, no Flask in front) behaves as the in-process one tested elsewhere."""
+    body = {**otp(), "OAID": 4097311281936189049, "TempID": 205644, "TempData": {"otp": 123456}, "Sandbox": 0}
+    assert call(server.base_url, "/MainService.svc/json/SendZaloMessage_V5_post/", body)["CodeResult"] == "100"
+    request = urllib.request.Request(f"{server.base_url}/MainService.svc/xml/SendZaloMessage_V5_post/", data=b"<RQST/>")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+    assert refused.value.code == 404
+    assert "use /MainService.svc/json/SendZaloMessage_V5_post/" in json.loads(refused.value.read())["message"]
