@@ -7,13 +7,13 @@ import logging
 from typing import Any
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from mock_server.control import routes as control
 from mock_server.esms.api import JSON_MIMETYPE
 from mock_server.config import MockConfig
-from mock_server.esms.routing import CONTROL_PREFIX
+from mock_server.esms.routing import CONTROL_PREFIX, json_form
 from mock_server.state import MockState, build_state
 
 log = logging.getLogger("esms_mock")
@@ -56,12 +56,22 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = No
     return Response(orjson.dumps(body), status=status, mimetype=JSON_MIMETYPE, headers=headers)
 
 
+def _no_operation(path: str) -> str:
+    json_path = json_form(path)
+    if json_path is None:
+        return f"No eSMS operation at {path}. The mock serves the paths of spec/esms-zalo.openapi.yaml."
+    methods = current_app.extensions["esms_mock"].api.routes.get(json_path)
+    use = f"use {next(iter(methods.values())).path}" if methods else "the mock serves the paths of spec/esms-zalo.openapi.yaml"
+    return (f"No eSMS operation at {path}: the mock serves the JSON endpoints (/MainService.svc/json/...) only, "
+            f"the only ones the vendor documents for Zalo; {use}.")
+
+
 def _error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
         headers = {"Allow": ", ".join(error.valid_methods)} if getattr(error, "valid_methods", None) else None
         if error.code == 404 and not request.path.startswith(CONTROL_PREFIX):
-            message = f"No eSMS operation at {request.path}. The mock serves the paths of spec/esms-zalo.openapi.yaml."
+            message = _no_operation(request.path)
         else:
             message = error.description or error.name
         return _json(error.code or 400, {"error": error.name, "message": message}, headers)

@@ -34,6 +34,7 @@ spec/mock-control.openapi.yaml.
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="esms-mock", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser("serve", help="serve the mock over HTTP", description=DESCRIPTION,
                                 epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                        help="one line per event; debug adds one per request (default: %(default)s)")
     serve.add_argument("--temporary", action="store_true", help="use a fresh temporary database (deleted at exit)")
-    from mock_server import verify as verify_command  # schemathesis itself is imported only when it runs
+    from mock_server.testing import verify as verify_command  # schemathesis itself is imported only when it runs
 
     verify = commands.add_parser("verify", help="check any eSMS-compatible server against the spec (schemathesis)",
                                  description=verify_command.__doc__,
@@ -67,6 +68,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return verify_command.run_from_args(args)
     parser.print_help()
     return 2
+
+
+def _installed_version() -> str:
+    """The version of the installed distribution (pyproject.toml's, as pip recorded it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("esms-zalo-mock")
+    except PackageNotFoundError:  # imported from a checkout that was never installed
+        return "(not installed)"
 
 
 class _QuietScenarioDrops(logging.Filter):

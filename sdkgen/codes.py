@@ -1,21 +1,14 @@
-"""Read the spec's one table of eSMS result codes (`x-esms-result-codes`) into exception families."""
+"""Group the spec's one table of eSMS result codes (`x-esms-result-codes`, read by esms_spec) into
+the SDK's exception families."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from esms_spec import SUCCESS_FAMILY, ResultCode
+
 from .operations import pascal_case
 from .spec import SpecDocument, SpecError
-
-SUCCESS_FAMILY = "success"
-
-
-@dataclass(frozen=True)
-class ResultCode:
-    code: str
-    family: str
-    message: str
-    meaning: str
 
 
 @dataclass(frozen=True)
@@ -38,22 +31,10 @@ class CodeTable:
 
 
 def read_code_table(spec: SpecDocument) -> CodeTable:
-    codes: list[ResultCode] = []
-    for row in spec.result_codes:
-        try:
-            code = ResultCode(
-                code=str(row["code"]),
-                family=str(row["family"]),
-                message=str(row.get("message", "")),
-                meaning=str(row.get("meaning", "")),
-            )
-        except KeyError as missing:
-            raise SpecError(f"x-esms-result-codes row {row!r} lacks {missing}") from None
+    codes = spec.result_codes
+    for code in codes:
         if not code.family.isidentifier():
             raise SpecError(f"result-code family {code.family!r} is not an identifier")
-        codes.append(code)
-    if len({c.code for c in codes}) != len(codes):
-        raise SpecError("x-esms-result-codes lists a code twice")
     successes = [c.code for c in codes if c.family == SUCCESS_FAMILY]
     if len(successes) != 1:
         raise SpecError(f"x-esms-result-codes must have exactly one {SUCCESS_FAMILY!r} code")

@@ -1,8 +1,9 @@
-"""Read the OpenAPI document: load it, follow local `$ref`s, and flatten `allOf` objects.
+"""The generator's questions to the OpenAPI document: which properties an object has, which are
+required, what a property refers to (`allOf` objects flattened).
 
-The generator only ever asks a few structural questions of the spec (which properties an object
-has, which are required, what a property refers to), so this module answers exactly those and
-nothing more: it is not a general OpenAPI library.
+Loading, `$ref` resolution and the result-code table are esms_spec's, shared with the mock and the
+tests; this module answers the generator's few structural questions and nothing more: it is not a
+general OpenAPI library.
 """
 
 from __future__ import annotations
@@ -12,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import esms_spec
+from esms_spec import ResultCode, SpecError
+
+__all__ = ["ObjectShape", "ResultCode", "Schema", "SpecDocument", "SpecError"]
 
 Schema = Mapping[str, Any]
 
 SCHEMA_REF_PREFIX = "#/components/schemas/"
-
-
-class SpecError(Exception):
-    """The spec does not have a shape the generator knows how to turn into an SDK."""
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ class SpecDocument:
 
     @classmethod
     def load(cls, path: Path) -> SpecDocument:
-        with path.open(encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
+        document = esms_spec.load_yaml(path)
         if not isinstance(document, Mapping) or "paths" not in document:
             raise SpecError(f"{path} is not an OpenAPI document")
         return cls(document)
@@ -66,11 +65,9 @@ class SpecDocument:
         return str(servers[0]["url"])
 
     @property
-    def result_codes(self) -> list[Mapping[str, Any]]:
-        table = self.document.get("x-esms-result-codes")
-        if not isinstance(table, list) or not table:
-            raise SpecError("the spec has no top-level x-esms-result-codes table")
-        return table
+    def result_codes(self) -> tuple[ResultCode, ...]:
+        """The top-level `x-esms-result-codes` table, in the spec's order."""
+        return tuple(esms_spec.result_codes(self.document).values())
 
     def schema(self, name: str) -> Schema:
         try:
@@ -89,18 +86,7 @@ class SpecDocument:
     # ------------------------------------------------------------------ references
     def resolve(self, node: Any) -> Any:
         """Follow `$ref`s (local ones only: the spec is one self-contained file)."""
-        seen: set[str] = set()
-        while isinstance(node, Mapping) and "$ref" in node:
-            ref = node["$ref"]
-            if not isinstance(ref, str) or not ref.startswith("#/"):
-                raise SpecError(f"only local references are supported, not {ref!r}")
-            if ref in seen:
-                raise SpecError(f"circular reference {ref}")
-            seen.add(ref)
-            node = self.document
-            for part in ref[2:].split("/"):
-                node = node[part.replace("~1", "/").replace("~0", "~")]
-        return node
+        return esms_spec.resolve(self.document, node)
 
     @staticmethod
     def ref_name(node: Any) -> str | None:

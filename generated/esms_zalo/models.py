@@ -2132,7 +2132,7 @@ class ZnsV5Request(Credentials, ZnsCommon, ZnsPhone):
         list[TempDataItem], Field(alias="TempData", max_length=100)
     ]
     """
-    Decision (§9 #28) the key/value list of the samples.
+    The key/value list of the samples. Decision (§9 #28, revised): the object form of `SendZaloMessage_V6/` is also read, as this list (see the operation).
     """
     sending_mode: Annotated[Literal["1", "3"] | None, Field(alias="SendingMode")] = "1"
     """

@@ -127,6 +127,8 @@ class EsmsApi:
             return 200, error_body(self.spec, op, code, f"{self.spec.message_for(code)}: {undecodable}"), code
         fixtures = self.store.fixtures(fixtures_version)
         api_key, secret_key = data.get("ApiKey"), data.get("SecretKey")
+        if not (isinstance(api_key, str) and isinstance(secret_key, str)) and self.validator.read(op, data):
+            api_key, secret_key = data.get("ApiKey"), data.get("SecretKey")  # a number is read as its text
         account = fixtures.account(api_key, secret_key) if isinstance(api_key, str) and isinstance(secret_key, str) else None
         if account is None:
             return 200, error_body(self.spec, op, "101"), "101"

@@ -1,39 +1,29 @@
-"""Reads the OpenAPI document once and turns it into what the server needs at run time.
+"""The server's run-time view of the OpenAPI document.
 
 Everything the mock knows about the eSMS operations comes from here: the routes, the request
 schemas it validates against, the result codes and their texts, which code field an answer
-uses, and which code a failing field maps to (`x-esms-error-codes`).
+uses, and which code a failing field maps to (`x-esms-error-codes`). Reading the document
+(loading, `$ref`s, the result-code table) is esms_spec's job, shared with sdkgen and the tests.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import os
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import orjson
-import yaml
+import esms_spec
+from esms_spec import ResultCode
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "esms-zalo.openapi.yaml"
+DEFAULT_SPEC_PATH = esms_spec.spec_path(esms_spec.ESMS_SPEC)
 
 # The response envelopes eSMS uses, in the order they are looked for in a response schema.
 CODE_FIELDS = ("CodeResult", "CodeResponse", "Code", "Error")
 _OAS_ONLY_KEYWORDS = {"discriminator", "example", "examples", "xml", "externalDocs", "deprecated", "readOnly", "writeOnly"}
 
 ErrorCodeMap = dict[tuple[str, ...], dict[str, str]]
-
-
-@dataclass(frozen=True)
-class ResultCode:
-    code: str
-    family: str
-    message: str
-    meaning: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +43,7 @@ class Operation:
     message_field: str
     response_properties: frozenset[str]
     error_codes: ErrorCodeMap = field(repr=False)
+    oas_request_schema: dict[str, Any] = field(default_factory=dict, repr=False)  # with its x- extensions
 
     @property
     def reads_query(self) -> bool:
@@ -68,15 +59,12 @@ class ApiSpec:
 
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
-        self.result_codes: dict[str, ResultCode] = {
-            entry["code"]: ResultCode(entry["code"], entry["family"], entry["message"], entry.get("meaning", ""))
-            for entry in document["x-esms-result-codes"]
-        }
+        self.result_codes: dict[str, ResultCode] = esms_spec.result_codes(document)
         self.operations: dict[str, Operation] = {op.operation_id: op for op in self._build_operations()}
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_SPEC_PATH) -> ApiSpec:
-        return cls(load_yaml(path))
+        return cls(esms_spec.load_yaml(path))
 
     def message_for(self, code: str) -> str:
         entry = self.result_codes.get(code)
@@ -89,12 +77,7 @@ class ApiSpec:
         return {name: to_json_schema(schema) for name, schema in self.document["components"]["schemas"].items()}
 
     def resolve(self, node: Any) -> Any:
-        while isinstance(node, dict) and "$ref" in node:
-            target: Any = self.document
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target[part.replace("~1", "/").replace("~0", "~")]
-            node = target
-        return node
+        return esms_spec.resolve(self.document, node)
 
     def _build_operations(self) -> list[Operation]:
         operations = []
@@ -138,6 +121,7 @@ class ApiSpec:
             message_field="ErrorMessage" if "ErrorMessage" in properties else "Message",
             response_properties=frozenset(properties),
             error_codes=self._error_codes(oas_schema),
+            oas_request_schema=oas_schema,
         )
 
     def _error_codes(self, schema: dict[str, Any]) -> ErrorCodeMap:
@@ -167,27 +151,6 @@ class ApiSpec:
             self._walk(node["items"], (*path, "*"), found, seen)
         if isinstance(node.get("additionalProperties"), dict):
             self._walk(node["additionalProperties"], (*path, "*"), found, seen)
-
-
-def load_yaml(path: Path | str) -> Any:
-    """Parse a YAML file, through a JSON cache keyed by the file's content (start-up time counts:
-    parsing the spec's YAML takes ~0.1 s even with libyaml, reading the cached JSON ~1 ms)."""
-    raw = Path(path).read_bytes()
-    cache = Path(tempfile.gettempdir()) / "esms-mock-cache" / (hashlib.sha256(raw).hexdigest() + ".json")
-    try:
-        return orjson.loads(cache.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        pass
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document = yaml.load(raw.decode("utf-8"), Loader=loader)  # noqa: S506 - a safe loader
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_bytes(orjson.dumps(document))
-        os.replace(partial, cache)  # atomic: concurrent starts never read half a file
-    except (OSError, TypeError):  # no writable temp dir, or YAML that JSON cannot hold: no cache
-        pass
-    return document
 
 
 def to_json_schema(schema: Any) -> Any:

@@ -1,8 +1,9 @@
 """Validates a decoded request against its operation's schema and names the eSMS code to answer.
 
-Valid requests, the hot path, cost one compiled check (jsonschema-rs). Only an invalid request
-pays for collecting its errors and mapping the first one to a code through the spec's
-`x-esms-error-codes`.
+Valid requests, the hot path, cost one compiled check (jsonschema-rs). Only a request that fails
+it is read again the way eSMS reads it (mock_server.esms.coercion, the spec's
+`x-esms-lenient-reading`) and checked once more; only a request still invalid then pays for
+collecting its errors and mapping the first one to a code through the spec's `x-esms-error-codes`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import jsonschema_rs
 
+from mock_server.esms.coercion import LenientReader
 from mock_server.esms.spec import ApiSpec, Operation
 
 _MAX_VALUE_IN_MESSAGE = 40
@@ -35,11 +37,19 @@ class RequestValidator:
         self._validators = {
             op_id: jsonschema_rs.Draft4Validator(op.request_schema) for op_id, op in spec.operations.items()
         }
+        self.reader = LenientReader(spec)
+
+    def read(self, operation: Operation, data: Any) -> bool:
+        """Convert `data` in place as eSMS reads it (see mock_server.esms.coercion); whether it changed."""
+        return self.reader.read(operation, data)
 
     def check(self, operation: Operation, data: Any) -> Invalid | None:
+        """None when `data` is valid as sent or as eSMS reads it (then `data` holds what it reads)."""
         validator = self._validators[operation.operation_id]
         try:
             if validator.is_valid(data):
+                return None
+            if self.reader.read(operation, data) and validator.is_valid(data):
                 return None
             error = next(iter(validator.iter_errors(data)))
         except ValueError:  # jsonschema-rs gives up on values nested deeper than it recurses
@@ -61,6 +71,9 @@ class RequestValidator:
             code = _lookup(operation, tuple(path), (keyword, "invalid"))
             where = ".".join(path) or "body"
             detail = f"{where}: {_short(error)}"
+            also = self.reader.forms_at(operation, path)
+            if also and kind == "Type":
+                detail += f" (also read: {'; '.join(also)})"
         code = code or operation.invalid_request_code
         return Invalid(code, f"{self._spec.message_for(code)}: {detail}")
 

@@ -14,10 +14,11 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
+import esms_spec
 from mock_server.esms.phones import recipient_key
-from mock_server.esms.spec import load_yaml, to_json_schema
+from mock_server.esms.spec import to_json_schema
 
-CONTROL_SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "mock-control.openapi.yaml"
+CONTROL_SPEC_PATH = esms_spec.spec_path(esms_spec.CONTROL_SPEC)
 DEMO_FIXTURES_PATH = Path(__file__).resolve().parents[1] / "demo_fixtures.yaml"
 
 OUTCOMES = ("delivered", "rejected", "never_answered")
@@ -165,7 +166,7 @@ _validator: jsonschema_rs.Validator | None = None
 def _schema_validator() -> jsonschema_rs.Validator:
     global _validator
     if _validator is None:
-        schemas = load_yaml(CONTROL_SPEC_PATH)["components"]["schemas"]
+        schemas = esms_spec.load_yaml(CONTROL_SPEC_PATH)["components"]["schemas"]
         schema = to_json_schema(schemas["Fixtures"])
         schema["definitions"] = {name: to_json_schema(s) for name, s in schemas.items()}
         _validator = jsonschema_rs.Draft4Validator(json.loads(json.dumps(schema).replace("#/components/schemas/", "#/definitions/")))

@@ -1,19 +1,19 @@
 """Helpers of the contract tests: the two specs loaded for schemathesis, and a strategy that steers
-generated bodies to the demo fixtures. The served `esms-mock` itself is tests/support/served_mock.py."""
+generated bodies to the demo fixtures. The served `esms-mock` itself is mock_server.testing.ServedMock."""
 
 from __future__ import annotations
 
 import os
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-ESMS_SPEC = ROOT / "spec" / "esms-zalo.openapi.yaml"
-CONTROL_SPEC = ROOT / "spec" / "mock-control.openapi.yaml"
+import esms_spec
+
+ESMS_SPEC = esms_spec.spec_path(esms_spec.ESMS_SPEC)
+CONTROL_SPEC = esms_spec.spec_path(esms_spec.CONTROL_SPEC)
 
 # How much the schemathesis run does: `make test` uses the defaults (a bounded run), `make fuzz` more.
 MAX_EXAMPLES = int(os.environ.get("ESMS_FUZZ_EXAMPLES", "8"))

@@ -32,6 +32,7 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+import esms_spec
 from mock_server.app import create_app
 from mock_server.config import MockConfig
 from mock_server.store.fixtures import DEMO_FIXTURES_PATH
@@ -76,8 +77,7 @@ def api_spec() -> ApiSpec:
 
 @lru_cache(maxsize=1)
 def spec_document() -> dict[str, Any]:
-    with open(DEFAULT_SPEC_PATH, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return esms_spec.load_spec(esms_spec.ESMS_SPEC)
 
 
 def operation(op_id: str) -> Operation:

@@ -7,6 +7,7 @@ and the answer's envelope.
   follower samples) or none at all.
 * GET operations read the query string; the form operation reads form fields, `Apikey` included.
 * `ZaloCallback/GetCallback` lives on its own path, without the `MainService.svc/json` prefix.
+* `MainService.svc/xml/...` is not served: a JSON 404 names the `/json/` path to use.
 * Every documented outcome is HTTP 200, with the operation's code field: `CodeResult` or
   `CodeResponse` (strings), `Code` or `Error` (numbers).
 """
@@ -134,6 +135,26 @@ def test_unknown_path_is_a_json_404(shared_esms):
     response = shared_esms.client.post("/MainService.svc/json/NoSuchOperation/", json=CREDENTIALS)
     assert response.status_code == 404
     assert "NoSuchOperation".lower() in response.get_json()["message"].lower()
+
+
+@pytest.mark.parametrize("op_id", ["send_zns_v5", "get_balance", "get_send_status"])
+@pytest.mark.parametrize("form", ["documented", "lower"])
+def test_xml_endpoint_is_a_json_404_naming_the_json_path(shared_esms, op_id, form):
+    """The vendor documents the Zalo operations over JSON only: `/MainService.svc/xml/...` is not served."""
+    op = operation(op_id)
+    xml_path = op.path.replace("/json/", "/xml/")
+    if form == "lower":
+        xml_path = xml_path.lower()
+    response = shared_esms.client.open(xml_path, method=op.method, data="<RQST/>", content_type="text/xml")
+    assert (response.status_code, response.mimetype) == (404, "application/json")
+    message = response.get_json()["message"]
+    assert f"use {op.path}" in message and "/MainService.svc/json/" in message
+
+
+def test_unknown_xml_endpoint_is_a_json_404_pointing_at_the_json_endpoints(shared_esms):
+    response = shared_esms.client.post("/MainService.svc/xml/SendMultipleSMSBrandname", data="<RQST/>")
+    assert response.status_code == 404
+    assert "JSON endpoints (/MainService.svc/json/...) only" in response.get_json()["message"]
 
 
 def test_wrong_method_is_a_json_405(shared_esms):

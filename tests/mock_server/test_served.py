@@ -1,20 +1,20 @@
 """The mock as `esms-mock serve` runs it: a real server with several worker processes, killed
-and restarted, calling a real callback receiver. Slower than the in-process tests, so few."""
+and restarted, calling a real callback receiver (the kit's CallbackSink). Slower than the in-process tests, so few."""
 
 from __future__ import annotations
 
 import json
-import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from served_mock import ServedMock
+
+from mock_server.testing import CallbackSink, ServedMock
 
 CREDENTIALS = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}
 V5 = "/MainService.svc/json/SendZaloMessage_V5_post/"
@@ -38,48 +38,8 @@ def otp(request_id: str | None = None, callback_url: str | None = None) -> dict[
 
 
 def serve(db: Path, *, delay: float = 0.3) -> ServedMock:
-    """Two workers; no --fixtures, so that a restart on the same database serves what it stored."""
-    return ServedMock(db, workers=2, delay=delay, fixtures=None).start()
-
-
-class Receiver:
-    """A callback endpoint that fails the first `failures` requests with HTTP 500."""
-
-    def __init__(self, failures: int = 0) -> None:
-        self.failures = failures
-        self.received: list[str] = []
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                with outer.lock:
-                    outer.received.append(self.path)
-                    failing = outer.failures > 0
-                    outer.failures -= 1 if failing else 0
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/esms-callback"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_for(self, count: int, timeout: float) -> list[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.05)
-        raise AssertionError(f"expected {count} callback requests within {timeout} s, got {self.received}")
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    """Two workers, the demo data; `restart()` serves what the database stored."""
+    return ServedMock(db, workers=2, delivery_delay=delay).start()
 
 
 @pytest.fixture
@@ -90,27 +50,27 @@ def server(tmp_path: Path) -> Iterator[ServedMock]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    endpoint = Receiver()
-    yield endpoint
-    endpoint.close()
+def receiver() -> Iterator[CallbackSink]:
+    sink = CallbackSink()
+    yield sink
+    sink.stop()
 
 
 def test_duplicate_request_ids_racing_on_several_workers_are_accepted_exactly_once(server: ServedMock) -> None:
     with ThreadPoolExecutor(16) as pool:
-        codes = list(pool.map(lambda _: call(server.base, V5, otp("raced-request"))["CodeResult"], range(32)))
+        codes = list(pool.map(lambda _: call(server.base_url, V5, otp("raced-request"))["CodeResult"], range(32)))
     assert codes.count("100") == 1, codes
     assert set(codes) == {"100", "124"}
 
 
-def test_callback_is_retried_until_the_receiver_recovers(server: ServedMock, receiver: Receiver) -> None:
-    receiver.failures = 2
-    smsid = call(server.base, V5, otp(callback_url=receiver.url))["SMSID"]
+def test_callback_is_retried_until_the_receiver_recovers(server: ServedMock, receiver: CallbackSink) -> None:
+    receiver.fail_next(2, status=500)
+    smsid = call(server.base_url, V5, otp(callback_url=receiver.url))["SMSID"]
     requests = receiver.wait_for(3, timeout=20)  # 500, 500, then 200 after 1 s and 2 s of backoff
-    assert all(f"SMSID={smsid}" in path for path in requests)
+    assert [request.smsid for request in requests] == [smsid] * 3
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        callback = call(server.base, f"/_mock/callbacks?smsid={smsid}")["callbacks"][0]
+        callback = call(server.base_url, f"/_mock/callbacks?smsid={smsid}")["callbacks"][0]
         if callback["state"] == "delivered":
             break
         time.sleep(0.1)
@@ -119,32 +79,37 @@ def test_callback_is_retried_until_the_receiver_recovers(server: ServedMock, rec
 
 
 def test_accepted_message_survives_kill_9_and_restart(tmp_path: Path) -> None:
-    first = serve(tmp_path / "crash.sqlite3")
+    server = serve(tmp_path / "crash.sqlite3")
     try:
-        smsid = call(first.base, V5, otp("before-the-crash"))["SMSID"]
-        first.kill()
-        second = serve(first.db)
-        try:
-            status = call(second.base, f"/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY")
-            assert status["CodeResponse"] == "100"
-            assert call(second.base, V5, otp("before-the-crash"))["CodeResult"] == "124"
-        finally:
-            second.stop()
+        smsid = call(server.base_url, V5, otp("before-the-crash"))["SMSID"]
+        server.kill()
+        server.restart()
+        status = call(server.base_url, f"/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY")
+        assert status["CodeResponse"] == "100"
+        assert call(server.base_url, V5, otp("before-the-crash"))["CodeResult"] == "124"
     finally:
-        first.stop()
+        server.stop()
 
 
-def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(tmp_path: Path, receiver: Receiver) -> None:
-    first = serve(tmp_path / "outbox.sqlite3", delay=2.0)
+def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(tmp_path: Path, receiver: CallbackSink) -> None:
+    server = serve(tmp_path / "outbox.sqlite3", delay=2.0)
     try:
-        smsid = call(first.base, V5, otp(callback_url=receiver.url))["SMSID"]
-        first.kill()  # before the message's final state: its callback is still in the outbox
+        smsid = call(server.base_url, V5, otp(callback_url=receiver.url))["SMSID"]
+        server.kill()  # before the message's final state: its callback is still in the outbox
         assert receiver.received == []
-        second = serve(first.db, delay=2.0)
-        try:
-            [path] = receiver.wait_for(1, timeout=20)
-            assert f"SMSID={smsid}" in path and "SendStatus=5" in path
-        finally:
-            second.stop()
+        server.restart()
+        [request] = receiver.wait_for(1, timeout=20)
+        assert (request.smsid, request.query["SendStatus"]) == (smsid, "5")
     finally:
-        first.stop()
+        server.stop()
+
+
+def test_served_mock_reads_lenient_forms_and_answers_xml_paths_with_a_json_404(server: ServedMock) -> None:
+    """The served mock (Granian, no Flask in front) behaves as the in-process one tested elsewhere."""
+    body = {**otp(), "OAID": 4097311281936189049, "TempID": 205644, "TempData": {"otp": 123456}, "Sandbox": 0}
+    assert call(server.base_url, "/MainService.svc/json/SendZaloMessage_V5_post/", body)["CodeResult"] == "100"
+    request = urllib.request.Request(f"{server.base_url}/MainService.svc/xml/SendZaloMessage_V5_post/", data=b"<RQST/>")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+    assert refused.value.code == 404
+    assert "use /MainService.svc/json/SendZaloMessage_V5_post/" in json.loads(refused.value.read())["message"]

@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
-import yaml
+
+import esms_spec
 
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "esms-zalo.openapi.yaml"
+SPEC_PATH = esms_spec.spec_path(esms_spec.ESMS_SPEC)
 API_KEY = "test-api-key"
 SECRET_KEY = "test-secret-key"
 ACCEPTED = {"CodeResult": "100", "CountRegenerate": 0, "SMSID": "9c4d2f7a1be04c1fa0b1d2e3f4a5b6c7250"}
@@ -107,31 +107,21 @@ class OperationExample:
         return {**self.wire, "ApiKey": API_KEY, "SecretKey": SECRET_KEY}
 
 
-def _resolve(document: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _is_success(body: dict[str, Any]) -> bool:
     codes = (body.get("CodeResult"), body.get("CodeResponse"), body.get("Code"), body.get("Error"))
     return codes[0] == "100" or codes[1] == "100" or codes[2] == 100 or codes[3] == 0
 
 
 def load_operation_examples() -> list[OperationExample]:
-    with SPEC_PATH.open(encoding="utf-8") as handle:
-        document = yaml.safe_load(handle)
+    document = esms_spec.load_spec(esms_spec.ESMS_SPEC)
     found = []
     for path, item in document["paths"].items():
         for method, op in item.items():
             if method not in ("get", "post"):
                 continue
-            response = _resolve(document, op["responses"]["200"])
+            response = esms_spec.resolve(document, op["responses"]["200"])
             examples = response["content"]["application/json"]["examples"].values()
-            answers = [_resolve(document, example)["value"] for example in examples]
+            answers = [esms_spec.resolve(document, example)["value"] for example in examples]
             success = next(a for a in answers if _is_success(a))
             common = {
                 "operation_id": op["operationId"],
@@ -147,7 +137,7 @@ def load_operation_examples() -> list[OperationExample]:
                         OperationExample(media_type=media_type, example_name=name, wire=example["value"], **common)
                     )
             else:
-                parameters = [_resolve(document, p) for p in op["parameters"]]
+                parameters = [esms_spec.resolve(document, p) for p in op["parameters"]]
                 wire = {p["name"]: p["example"] for p in parameters}
                 found.append(OperationExample(media_type=None, example_name="parameters", wire=wire, **common))
     return found

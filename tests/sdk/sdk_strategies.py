@@ -38,20 +38,18 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import yaml
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 from pydantic import BaseModel, TypeAdapter
 
+import esms_spec
 from esms_zalo import Client, _operations, models
 from esms_zalo._core import Operation
 from sdkgen.introspect import _Renderer
 from sdkgen.naming import Vocabulary
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "esms-zalo.openapi.yaml"
-with SPEC_PATH.open(encoding="utf-8") as _handle:
-    SPEC: dict[str, Any] = yaml.load(_handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+SPEC: dict[str, Any] = esms_spec.load_spec(esms_spec.ESMS_SPEC)
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
 CREDENTIALS = ("ApiKey", "SecretKey")
 
@@ -121,12 +119,7 @@ ARRAY_CAP = 3  # arrays are at most this much longer than their minimum
 # ---------------------------------------------------------------------- reading the spec
 def resolve(node: Any) -> Any:
     """Follow local `$ref`s."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = SPEC
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
+    return esms_spec.resolve(SPEC, node)
 
 
 def refers_to(node: Any, name: str) -> bool:
@@ -324,7 +317,7 @@ def _canonical(wire: Any, value: Any) -> Any:
 
 
 def _result_codes(style: Style) -> SearchStrategy[Pair]:
-    documented = sorted({row["code"] for row in SPEC["x-esms-result-codes"]}, key=int)
+    documented = sorted(esms_spec.result_codes(SPEC), key=int)
     codes = st.sampled_from(["100", *documented]) | st.from_regex(r"-?[0-9]{1,6}", fullmatch=True)
     return _with_forms(codes, style)
 

@@ -1,5 +1,5 @@
-"""Shared machinery of the spec tests: loading the spec, walking its operations, resolving
-`$ref`s, merging `allOf`, and validating values with OAS 3.0 semantics.
+"""Shared machinery of the spec tests: loading the spec and resolving `$ref`s (through esms_spec, the
+project's one spec reader), walking its operations, merging `allOf`, and validating values with OAS 3.0 semantics.
 
 The checks themselves are in esms_spec_checks.py (and esms_node_tools.py for the Node tools):
 each returns a list of problems (human-readable strings). A test asserts that list is empty;
@@ -20,13 +20,15 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-import yaml
 from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+import esms_spec
+from esms_spec import at, deref, pointer  # noqa: F401 - the shared reader, re-exported to the checks
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO_ROOT / "spec" / "esms-zalo.openapi.yaml"
+SPEC_PATH = esms_spec.spec_path(esms_spec.ESMS_SPEC)
 NODE_BIN = REPO_ROOT / "node_modules" / ".bin"
 SPECTRAL_RULESET = REPO_ROOT / ".spectral.yaml"
 
@@ -36,8 +38,7 @@ SPEC_URI = "urn:esms-zalo:spec"
 
 # ---------------------------------------------------------------------------- loading
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return esms_spec.load_yaml(path)
 
 
 @lru_cache(maxsize=1)
@@ -48,40 +49,6 @@ def _cached_spec() -> dict[str, Any]:
 def the_spec() -> dict[str, Any]:
     """A private deep copy of the spec on disk (tests may mutate what they get)."""
     return copy.deepcopy(_cached_spec())
-
-
-# ---------------------------------------------------------------------------- JSON pointers
-def pointer(*segments: str | int) -> str:
-    """A JSON pointer built from raw segments (escaped per RFC 6901)."""
-    return "".join("/" + str(s).replace("~", "~0").replace("/", "~1") for s in segments)
-
-
-def pointer_segments(ptr: str) -> list[str]:
-    if not ptr:
-        return []
-    return [s.replace("~1", "/").replace("~0", "~") for s in ptr[1:].split("/")]
-
-
-def at(spec: Any, ptr: str) -> Any:
-    node = spec
-    for segment in pointer_segments(ptr):
-        node = node[int(segment)] if isinstance(node, list) else node[segment]
-    return node
-
-
-def deref(spec: Mapping[str, Any], node: Any, ptr: str) -> tuple[Any, str]:
-    """Follow local `$ref`s until a non-reference node; return it and its pointer."""
-    seen = set()
-    while isinstance(node, Mapping) and "$ref" in node:
-        ref = node["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            raise ValueError(f"non-local $ref {ref!r} at {ptr}")
-        if ref in seen:
-            raise ValueError(f"$ref cycle through {ref!r}")
-        seen.add(ref)
-        ptr = ref[1:]
-        node = at(spec, ptr)
-    return node, ptr
 
 
 # ---------------------------------------------------------------------------- operations

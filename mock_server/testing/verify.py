@@ -3,7 +3,9 @@
 Runs schemathesis against any eSMS-compatible base URL (this mock, another mock, or the real
 eSMS with `--sandbox`): for every operation of the spec it generates schema-valid requests that
 carry the given credentials, sends them and checks each answer with schemathesis's response
-checks (no 5xx, a documented status code, content type, headers and body schema). It prints one
+checks (no 5xx, a documented status code, content type, headers and body schema) and one check
+of its own that stock schemathesis lacks: the result code in each answer is one the operation
+documents in its `x-esms-result-codes` (a body schema allows any code of digits). It prints one
 line per operation and a summary of what did not conform; the exit code is 0 when everything
 conforms and 1 otherwise.
 
@@ -24,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-ESMS_SPEC_PATH = Path(__file__).resolve().parent.parent / "spec" / "esms-zalo.openapi.yaml"
+import esms_spec
+
+ESMS_SPEC_PATH = esms_spec.spec_path(esms_spec.ESMS_SPEC)
 DEMO_API_KEY, DEMO_SECRET_KEY = "DEMO_API_KEY", "DEMO_SECRET_KEY"
 # Operations that act for real on eSMS and have no Sandbox switch: never sent with --sandbox.
 NO_SANDBOX_OPERATIONS = frozenset({"send_auto_generated_otp", "register_zns_template", "register_oa_package"})
@@ -117,7 +121,69 @@ def response_checks() -> list[Any]:
     )
 
     return [not_a_server_error, status_code_conformance, content_type_conformance,
-            response_headers_conformance, response_schema_conformance]
+            response_headers_conformance, response_schema_conformance, result_code_conformance]
+
+
+# ---------------------------------------------------------------------------- eSMS's own check
+def result_code_conformance(ctx: Any, response: Any, case: Any) -> bool | None:
+    """The result code of the answer is one its operation documents in `x-esms-result-codes`.
+
+    A schemathesis check (`(ctx, response, case)`, raises AssertionError on failure). The code
+    is in the envelope field the operation's answers use (CodeResult, CodeResponse, Code or
+    Error); `Error: 0`, the success of GetZnsTemplateInfo's envelope, is code 100. Operations
+    without `x-esms-result-codes` (the control plane) and answers without the field (left to
+    the schema check) pass.
+    """
+    __tracebackhide__ = True
+    documented = _documented_result_codes(case.operation)
+    if documented is None:
+        return None
+    code_field, codes = documented
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or code_field not in body:
+        return None
+    code = result_code_of(code_field, body[code_field])
+    if code not in codes:
+        operation_id = case.operation.definition.raw.get("operationId", case.operation.label)
+        raise AssertionError(f"Undocumented result code {code!r} in {code_field}: {operation_id} documents "
+                             f"{', '.join(codes)} (x-esms-result-codes)")
+    return True
+
+
+def result_code_of(code_field: str, value: Any) -> str:
+    """The eSMS result code an envelope field carries, as the spec's tables spell it ("100")."""
+    if code_field == "Error" and value in (0, "0"):  # GetZnsTemplateInfo: `Error` 0 = success
+        return "100"
+    return str(value)
+
+
+def _documented_result_codes(operation: Any) -> tuple[str, tuple[str, ...]] | None:
+    """(the operation's code field, its documented codes), or None when it documents none."""
+    codes = operation.definition.raw.get("x-esms-result-codes")
+    code_field = _code_fields(operation.schema.raw_schema).get(operation.label)
+    if not codes or code_field is None:
+        return None
+    return code_field, tuple(str(code) for code in codes)
+
+
+_CODE_FIELDS: dict[int, tuple[Any, dict[str, str]]] = {}  # id(spec document) -> (document, label -> field)
+
+
+def _code_fields(document: Any) -> dict[str, str]:
+    """Each operation's envelope field ("POST /path" -> "CodeResult"), read once per spec document
+    by the mock's spec reader from the document schemathesis loaded (not a second read)."""
+    cached = _CODE_FIELDS.get(id(document))
+    if cached is None or cached[0] is not document:
+        from mock_server.esms.spec import ApiSpec
+
+        if "x-esms-result-codes" not in document:  # not the eSMS spec
+            return {}
+        fields = {f"{op.method} {op.path}": op.code_field for op in ApiSpec(document).operations.values()}
+        cached = _CODE_FIELDS[id(document)] = (document, fields)
+    return cached[1]
 
 
 @dataclass

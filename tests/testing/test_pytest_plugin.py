@@ -1,10 +1,9 @@
-"""The pytest plugin (mock_server/pytest_plugin.py), as a consumer team uses it.
+"""The pytest plugin (mock_server/testing/pytest_plugin.py), as a consumer team uses it.
 
 Each test writes a small consumer test file and runs pytest on it in a subprocess (`pytester`),
 then checks the outcome, the output and that the mock server it started is gone. Inner runs
-load the plugin with `-p mock_server.pytest_plugin` and no other plugin
+load the plugin with `-p mock_server.testing.pytest_plugin` and no other plugin
 (PYTEST_DISABLE_PLUGIN_AUTOLOAD), except the one that loads it by its `pytest11` entry point.
-The callback sink is also tested directly, in this process.
 """
 
 from __future__ import annotations
@@ -17,14 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-
-from mock_server.pytest_plugin import CallbackSink, WaitTimeout
 
 pytest_plugins = ["pytester"]
 
-PLUGIN = ("-p", "mock_server.pytest_plugin")
+PLUGIN = ("-p", "mock_server.testing.pytest_plugin")
 INNER_TIMEOUT = 120  # seconds; an inner run that hangs fails instead of blocking the suite
 
 # Inner tests call record(esms_mock) to leave the server's pid, port and process group behind.
@@ -394,27 +390,27 @@ def test_failure_messages_say_what_was_there_instead(inner: pytest.Pytester) -> 
     result.stdout.fnmatch_lines([
         "E *It is scheduled for 2099-12-31T23:59:00.000+07:00 and the mock clock says *: advance_clock() to get there.",
     ])
-    # The plugin's own frames are hidden: each failure points at the consumer's line.
-    assert "pytest_plugin.py" not in result.stdout.str()
+    # The kit's own frames are hidden: each failure points at the consumer's line.
+    assert "mock_server/testing/" not in result.stdout.str()
     assert_server_gone(recorded(inner))
 
 
 # ============================================================================ the entry point
 def test_the_pytest11_entry_point_loads_the_plugin(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`esms_mock = "mock_server.pytest_plugin"` under [project.entry-points.pytest11] is all a consumer needs.
+    """`esms_mock = "mock_server.testing.pytest_plugin"` under [project.entry-points.pytest11] is all a consumer needs.
 
     Until the project declares it, a stand-in distribution on PYTHONPATH declares it the same
     way. `-p esms_mock` loads that one entry point by its name (as a CI that sets
     PYTEST_DISABLE_PLUGIN_AUTOLOAD does), without the cost of every other installed plugin.
     """
-    declared = any(ep.name == "esms_mock" and ep.value == "mock_server.pytest_plugin"
+    declared = any(ep.name == "esms_mock" and ep.value == "mock_server.testing.pytest_plugin"
                    for ep in importlib.metadata.entry_points(group="pytest11"))
     if not declared:
         site = inner.mkdir("site")
         dist_info = site / "esms_mock_entry_point-0.0.dist-info"
         dist_info.mkdir()
         (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: esms-mock-entry-point\nVersion: 0.0\n")
-        (dist_info / "entry_points.txt").write_text("[pytest11]\nesms_mock = mock_server.pytest_plugin\n")
+        (dist_info / "entry_points.txt").write_text("[pytest11]\nesms_mock = mock_server.testing.pytest_plugin\n")
         monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])))
     inner.makepyfile(test_consumer='''
         def test_fixture_available(request, esms_mock):
@@ -423,77 +419,3 @@ def test_the_pytest11_entry_point_loads_the_plugin(inner: pytest.Pytester, monke
     ''')
     result = inner.runpytest_subprocess("-p", "esms_mock", "-p", "no:cacheprovider", timeout=INNER_TIMEOUT)
     result.assert_outcomes(passed=1)
-
-
-# ============================================================================ the callback sink, in this process
-@pytest.fixture
-def sink() -> Any:
-    receiver = CallbackSink()
-    yield receiver
-    receiver.stop()
-
-
-DELIVERED_QUERY = ("SMSID=abc&SendFailed=0&SendStatus=5&SendSuccess=1&TotalPrice=440.0000&TypeId=25"
-                   "&error_info=%22{%5C%22error%5C%22%3A0%2C%5C%22message%5C%22%3A%5C%22Success%5C%22}%22")
-
-
-def test_the_sink_records_every_request_and_parses_delivery_reports(sink: CallbackSink) -> None:
-    with httpx.Client(trust_env=False) as http:
-        assert http.get(f"{sink.url}?{DELIVERED_QUERY}").status_code == 200
-        http.get(f"{sink.base_url}/other?SMSID=xyz&SendStatus=4&a=1&a=2")
-    first, second = sink.wait_for(2)
-    assert (first.method, first.path, first.raw_query, first.status) == ("GET", "/esms-callback", DELIVERED_QUERY, 200)
-    assert first.query["SendStatus"] == "5" and first.smsid == "abc"
-    assert second.query["a"] == "1"  # the first value of a repeated parameter
-    (report,) = sink.wait_for(smsid="abc", parse=True)
-    assert (report.sms_id, report.send_status, report.decoded_error_info.error) == ("abc", 5, 0)
-    assert [r.smsid for r in sink.requests("xyz")] == ["xyz"]
-    assert first.at <= second.at <= time.time()
-    sink.clear()
-    assert sink.received == []
-
-
-def test_the_sink_fails_the_next_requests_when_told(sink: CallbackSink) -> None:
-    sink.fail_next(2, status=503)
-    with httpx.Client(trust_env=False) as http:
-        statuses = [http.get(f"{sink.url}?SMSID=abc&SendStatus=5").status_code for _ in range(3)]
-    assert statuses == [503, 503, 200]
-    assert [r.status for r in sink.wait_for(3)] == [503, 503, 200]
-    assert len(sink.wait_for(1, ok_only=True)) == 1
-
-
-def test_the_sink_forwards_to_the_app_and_reports_its_errors(sink: CallbackSink) -> None:
-    seen = []
-
-    def app(request: Any) -> int | None:
-        seen.append(request.smsid)
-        if request.smsid == "boom":
-            raise RuntimeError("the app crashed")
-        return 202 if request.smsid == "accepted" else None
-
-    sink.forward_to(app)
-    with httpx.Client(trust_env=False) as http:
-        codes = [http.get(f"{sink.url}?SMSID={smsid}").status_code for smsid in ("ok", "accepted", "boom")]
-    assert codes == [200, 202, 500]
-    assert seen == ["ok", "accepted", "boom"]
-    assert "RuntimeError: the app crashed" in sink.errors[0]
-    assert "the app crashed" in sink.describe()
-
-
-def test_the_sink_timeout_lists_what_arrived(sink: CallbackSink) -> None:
-    with httpx.Client(trust_env=False) as http:
-        http.get(f"{sink.url}?SMSID=other&SendStatus=5&SendSuccess=1")
-    with pytest.raises(WaitTimeout) as caught:
-        sink.wait_for(1, smsid="wanted", timeout=0.1)
-    message = str(caught.value)
-    assert "got 0 of 1 expected request(s) for SMSID wanted within 0.1 s" in message
-    assert "GET /esms-callback -> 200  SMSID=other SendStatus=5 SendSuccess=1" in message
-
-
-def test_a_stopped_sink_no_longer_listens() -> None:
-    receiver = CallbackSink()
-    port = int(receiver.base_url.rsplit(":", 1)[1])
-    receiver.stop()
-    receiver.stop()  # idempotent
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        assert sock.connect_ex(("127.0.0.1", port)) != 0
