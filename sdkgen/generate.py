@@ -14,12 +14,16 @@ from typing import Any
 from .codes import CodeTable, read_code_table
 from .introspect import FieldInfo, describe_models
 from .models import generate_models
+from .naming import VOCABULARY_PATH, Parameter, Vocabulary, VocabularyError, check_names, english_words, make_parameter
 from .operations import CREDENTIAL_FIELDS, OperationSpec, derive_operations, status_server
 from .render import make_environment, render
 from .spec import SpecDocument, SpecError
 
 PACKAGE = "esms_zalo"
 DISTRIBUTION = "esms-zalo-sdk"
+# The SDK's own version, apart from the spec's (info.version): it changes when the SDK's
+# interface does. The changelog is in templates/README.md.jinja.
+SDK_VERSION = "2.0.0"
 # Schemas the callback parser is built on; the spec names them in DeliveryCallback.error_info.
 CALLBACK_MODEL = "DeliveryCallback"
 ERROR_INFO_MODEL = "ZaloErrorInfo"
@@ -28,8 +32,9 @@ ERROR_INFO_PARAMETER = "error_info"  # the DeliveryCallback parameter that ZaloE
 RESERVED_NAMES = frozenset(
     {
         "Any", "AsyncClient", "Awaitable", "Callable", "Client", "ClientCore", "DEFAULT_MAX_RETRIES",
-        "DEFAULT_TIMEOUT", "EsmsModel", "Literal", "Operation", "ResponseT", "TracebackType", "TypeVar",
-        "USER_AGENT", "annotations", "asyncio", "httpx", "make_settings", "time",
+        "DEFAULT_TIMEOUT", "EsmsModel", "Literal", "Mapping", "Operation", "ResponseT", "TracebackType",
+        "TypeVar", "USER_AGENT", "annotations", "asyncio", "date", "datetime", "httpx", "make_settings",
+        "time",
     }
 )  # fmt: skip
 
@@ -40,6 +45,7 @@ PACKAGE_TEMPLATES = {
     "_codes.py.jinja": f"{PACKAGE}/_codes.py",
     "errors.py.jinja": f"{PACKAGE}/errors.py",
     "_core.py.jinja": f"{PACKAGE}/_core.py",
+    "_wire.py.jinja": f"{PACKAGE}/_wire.py",
     "_operations.py.jinja": f"{PACKAGE}/_operations.py",
     "_client.py.jinja": f"{PACKAGE}/_client.py",
     "_async_client.py.jinja": f"{PACKAGE}/_async_client.py",
@@ -54,7 +60,7 @@ class MethodSpec:
     """A client method: the operation plus its keyword arguments."""
 
     operation: OperationSpec
-    arguments: tuple[FieldInfo, ...]  # required first, credentials left out
+    arguments: tuple[Parameter, ...]  # required first, credentials left out
     error_classes: tuple[str, ...]  # exception classes of the operation's documented codes
 
     @property
@@ -81,11 +87,6 @@ class MethodSpec:
             )
         return text
 
-    def signature_annotation(self, field: FieldInfo) -> str:
-        if field.required or field.annotation == "None" or field.annotation.endswith("| None"):
-            return field.annotation
-        return f"{field.annotation} | None"
-
 
 def header_lines(spec_path: Path) -> list[str]:
     # The label is fixed to spec/<name> so the bytes do not depend on how the path was given.
@@ -95,8 +96,9 @@ def header_lines(spec_path: Path) -> list[str]:
     ]
 
 
-def generate(spec_path: Path) -> dict[str, bytes]:
+def generate(spec_path: Path, vocabulary_path: Path = VOCABULARY_PATH) -> dict[str, bytes]:
     spec = SpecDocument.load(spec_path)
+    vocabulary = Vocabulary.load(vocabulary_path)
     operations = derive_operations(spec)
     codes = read_code_table(spec)
     if "unknown" in {family.name for family in codes.families}:
@@ -107,10 +109,23 @@ def generate(spec_path: Path) -> dict[str, bytes]:
 
     files: dict[str, str] = {}
     files[f"{PACKAGE}/_base.py"] = render(environment, "_base.py.jinja", base_context)
-    files[f"{PACKAGE}/models.py"] = generate_models(spec_path, "".join(f"# {line}\n" for line in header))
+    files[f"{PACKAGE}/models.py"] = generate_models(
+        spec_path, "".join(f"# {line}\n" for line in header), vocabulary.aliases()
+    )
 
-    fields = _describe(files, operations)
-    methods = [_method(op, fields[op.request_model], codes) for op in operations]
+    fields = _describe(files)
+    methods = [_method(vocabulary, op, fields[op.request_model], codes) for op in operations]
+    problems = check_names(
+        vocabulary,
+        fields,
+        {m.operation.operation_id: m.arguments for m in methods},
+        spec,
+        english_words(),
+    )
+    if problems:
+        raise VocabularyError(
+            f"the generated names break {vocabulary_path.name}:\n  " + "\n  ".join(problems)
+        )
     context = {
         **base_context,
         **_client_context(spec, operations, methods, codes, fields),
@@ -120,26 +135,25 @@ def generate(spec_path: Path) -> dict[str, bytes]:
     return {path: text.encode("utf-8") for path, text in sorted(files.items())}
 
 
-def _describe(files: dict[str, str], operations: list[OperationSpec]) -> dict[str, list[FieldInfo]]:
-    wanted = {op.request_model for op in operations} | {CALLBACK_MODEL, ERROR_INFO_MODEL}
-    wanted |= {op.response_model for op in operations}
+def _describe(files: dict[str, str]) -> dict[str, list[FieldInfo]]:
+    """Every generated model's fields (the naming check reads them all)."""
     with tempfile.TemporaryDirectory(prefix="sdkgen-stage-") as scratch:
         package = Path(scratch) / PACKAGE
         package.mkdir()
         (package / "__init__.py").write_text("", encoding="utf-8")
         for name in ("_base.py", "models.py"):
             (package / name).write_text(files[f"{PACKAGE}/{name}"], encoding="utf-8")
-        return describe_models(Path(scratch), wanted)
+        return describe_models(Path(scratch))
 
 
-def _method(operation: OperationSpec, fields: list[FieldInfo], codes: CodeTable) -> MethodSpec:
+def _method(vocabulary: Vocabulary, operation: OperationSpec, fields: list[FieldInfo], codes: CodeTable) -> MethodSpec:
     aliases = {f.alias for f in fields}
     if not set(CREDENTIAL_FIELDS) <= aliases:
         raise SpecError(f"{operation.request_model} has no {CREDENTIAL_FIELDS} fields")
-    arguments = [f for f in fields if f.alias not in CREDENTIAL_FIELDS]
-    for field in arguments:
-        if field.name == "self" or not field.name.isidentifier():
-            raise SpecError(f"{operation.operation_id}: field {field.name!r} cannot be an argument")
+    arguments = [make_parameter(vocabulary, operation.request_model, f) for f in fields if f.alias not in CREDENTIAL_FIELDS]
+    for argument in arguments:
+        if not argument.name.isidentifier():
+            raise SpecError(f"{operation.operation_id}: field {argument.name!r} cannot be an argument")
     # Keyword-only, so order is for the reader: what must be given, then what may be.
     ordered = [f for f in arguments if f.required] + [f for f in arguments if not f.required]
     return MethodSpec(operation=operation, arguments=tuple(ordered), error_classes=_error_classes(operation, codes))
@@ -161,18 +175,20 @@ def _client_context(
     codes: CodeTable,
     fields: dict[str, list[FieldInfo]],
 ) -> dict[str, Any]:
-    signature_models = {name for m in methods for f in m.arguments for name in f.model_names}
+    signature_models = {name for m in methods for p in m.arguments if p.kind is None for name in p.field.model_names}
     response_models = {op.response_model for op in operations}
     imported = sorted(signature_models | response_models)
     clashes = RESERVED_NAMES.intersection(imported)
     if clashes:
         raise SpecError(f"model names {sorted(clashes)} clash with names of the client modules")
-    typing_names = sorted({name for m in methods for f in m.arguments for name in f.typing_names})
+    typing_names = sorted({name for m in methods for p in m.arguments if p.kind is None for name in p.field.typing_names})
+    datetime_names = sorted({p.kind for m in methods for p in m.arguments if p.kind in ("date", "datetime")})
     callback_fields = fields[CALLBACK_MODEL]
     if ERROR_INFO_PARAMETER not in {f.alias for f in callback_fields}:
         raise SpecError(f"{CALLBACK_MODEL} has no {ERROR_INFO_PARAMETER!r} parameter")
     return {
-        "version": spec.version,
+        "version": SDK_VERSION,
+        "spec_version": spec.version,
         "title": spec.title,
         "license": spec.license_name,
         "distribution": DISTRIBUTION,
@@ -184,6 +200,7 @@ def _client_context(
         "codes": codes,
         "client_model_imports": imported,
         "client_typing_imports": typing_names,
+        "client_datetime_imports": datetime_names,
         "callback_model": CALLBACK_MODEL,
         "error_info_model": ERROR_INFO_MODEL,
         "error_info_parameter": ERROR_INFO_PARAMETER,

@@ -36,15 +36,18 @@ class FieldInfo:
     model_names: tuple[str, ...]  # generated classes the annotation mentions
     typing_names: tuple[str, ...]  # names to import from typing (Literal, Any)
     scalar: str  # "int", "float", "bool", "str" or "other": how to read it from a query string
+    declared_in: str  # the model class that declares the field (itself or a base class)
+    pattern: str | None  # the regular expression a text value must match, if any
 
 
 class IntrospectionError(Exception):
     """The generated models could not be imported or described."""
 
 
-def describe_models(stage: Path, names: Iterable[str]) -> dict[str, list[FieldInfo]]:
-    """Import `esms_zalo.models` from `stage` in a child process and describe `names`."""
-    wanted = sorted(set(names))
+def describe_models(stage: Path, names: Iterable[str] | None = None) -> dict[str, list[FieldInfo]]:
+    """Import `esms_zalo.models` from `stage` in a child process and describe `names`
+    (every model of the module when None)."""
+    wanted = ["*"] if names is None else sorted(set(names))
     result = subprocess.run(
         [sys.executable, "-m", "sdkgen.introspect", str(stage)],
         input=json.dumps(wanted),
@@ -62,7 +65,7 @@ def describe_models(stage: Path, names: Iterable[str]) -> dict[str, list[FieldIn
             FieldInfo(**{**f, "model_names": tuple(f["model_names"]), "typing_names": tuple(f["typing_names"])})
             for f in raw[name]
         ]
-        for name in wanted
+        for name in sorted(raw)
     }
 
 
@@ -161,8 +164,12 @@ def _scalar(tp: Any) -> str:
 
 
 def _describe(model: Any) -> list[dict[str, Any]]:
+    import inspect
+
     fields = []
     for name, info in model.model_fields.items():
+        declared_in = next(k for k in model.__mro__ if name in inspect.get_annotations(k))
+        patterns = [getattr(m, "pattern", None) for m in info.metadata]
         renderer = _Renderer()
         fields.append(
             {
@@ -173,6 +180,8 @@ def _describe(model: Any) -> list[dict[str, Any]]:
                 "model_names": sorted(renderer.model_names),
                 "typing_names": sorted(renderer.typing_names),
                 "scalar": _scalar(info.annotation),
+                "declared_in": declared_in.__name__,
+                "pattern": next((p for p in patterns if isinstance(p, str)), None),
             }
         )
     return fields
@@ -189,10 +198,14 @@ def _main(stage: str) -> None:
     from pydantic import BaseModel
 
     # Models that point at models defined after them keep forward references until rebuilt.
-    for _name, obj in inspect.getmembers(module, inspect.isclass):
+    defined = []
+    for name, obj in inspect.getmembers(module, inspect.isclass):
         if issubclass(obj, BaseModel) and obj.__module__ == module.__name__:
             obj.model_rebuild()
+            defined.append(name)
     wanted = json.loads(sys.stdin.read())
+    if wanted == ["*"]:
+        wanted = defined
     missing = [name for name in wanted if not hasattr(module, name)]
     if missing:
         raise IntrospectionError(f"generated models lack {missing}")

@@ -6,9 +6,11 @@ no `[tool.datamodel-codegen]` table in a nearby pyproject.toml can change the ou
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 # Every option is here, in one place, because the models' exact text depends on them.
@@ -19,6 +21,8 @@ from pathlib import Path
 #   (`<OperationId>ParametersQuery`), so every operation has one request model.
 # --base-class: every model shares the config in _base.py (aliases, numbers as strings, extras).
 # --keep-model-order: stable order (dependencies first, then by name) whatever the spec's order.
+# --snake-case-field names the fields the vocabulary does not (sdkgen/vocabulary.yaml, given as
+#   --aliases: wire name or Model.wire name -> Python name; see naming.py).
 DATAMODEL_CODEGEN_OPTIONS: tuple[str, ...] = (
     "--input-file-type", "openapi",
     "--openapi-scopes", "schemas", "paths", "parameters",
@@ -48,10 +52,13 @@ class ModelGenerationError(Exception):
     """datamodel-code-generator failed; its own message is attached."""
 
 
-def generate_models(spec_path: Path, header: str) -> str:
-    """Return the text of models.py for the spec, starting with `header`."""
+def generate_models(spec_path: Path, header: str, aliases: Mapping[str, str]) -> str:
+    """Return the text of models.py for the spec, starting with `header`; `aliases` maps wire
+    names (or `Model.wire`) to the Python field names."""
     with tempfile.TemporaryDirectory(prefix="sdkgen-models-") as scratch:
         output = Path(scratch) / "models.py"
+        aliases_file = Path(scratch) / "aliases.json"
+        aliases_file.write_text(json.dumps(dict(sorted(aliases.items())), indent=1), encoding="utf-8")
         command = [
             sys.executable,
             "-m",
@@ -62,6 +69,8 @@ def generate_models(spec_path: Path, header: str) -> str:
             str(output),
             "--custom-file-header",
             header.rstrip("\n"),
+            "--aliases",
+            str(aliases_file),
             *DATAMODEL_CODEGEN_OPTIONS,
         ]
         result = subprocess.run(command, cwd=scratch, capture_output=True, text=True, check=False)

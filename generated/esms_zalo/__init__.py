@@ -5,8 +5,8 @@
     from esms_zalo import Client
 
     with Client(api_key="...", secret_key="...") as client:
-        answer = client.send_zns_v6(oaid="...", phone="0901888484", temp_id="205644", temp_data={"otp": "123456"})
-        print(answer.smsid)
+        answer = client.send_zns_v6(oa_id="...", phone="0901888484", template_id="205644", template_data={"otp": "123456"})
+        print(answer.sms_id)
 
 Public surface: `Client`, `AsyncClient`, the exceptions (`EsmsError` and below), the models
 (`esms_zalo.models`) and `parse_delivery_callback`.
@@ -40,7 +40,7 @@ from .errors import (
 # Every importer of esms_zalo (or of esms_zalo.models) gets models with all fields resolved.
 complete_models(models)
 
-__version__ = "1.0.0"
+__version__ = "2.0.0"
 
 __all__ = [
     "AsyncClient",

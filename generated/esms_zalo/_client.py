@@ -5,13 +5,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import httpx
 
-from . import _operations
+from . import _operations, _wire
 from ._base import EsmsModel
 from ._core import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, USER_AGENT, ClientCore, Operation, make_settings
 from .models import (
@@ -54,7 +55,8 @@ class Client:
     given (a mock serves both). Each request times out after `timeout` seconds; connection
     errors, timeouts and HTTP 5xx are retried up to `max_retries` times with exponential
     backoff and jitter, waiting with `sleep`. Pass `http_client` to bring your own httpx.Client
-    (it is then yours to close).
+    (it is then yours to close). Every method also takes, for that call alone, `timeout=` and
+    `extra_body=` (more fields, spelt as eSMS spells them, sent over the method's own).
     """
 
     def __init__(
@@ -101,8 +103,15 @@ class Client:
     ) -> None:
         self.close()
 
-    def _call(self, operation: Operation[ResponseT], arguments: dict[str, Any]) -> ResponseT:
-        call = self._core.prepare(operation, arguments)
+    def _call(
+        self,
+        operation: Operation[ResponseT],
+        arguments: dict[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None,
+        extra_body: Mapping[str, Any] | None,
+    ) -> ResponseT:
+        call = self._core.prepare(operation, arguments, timeout=timeout, extra_body=extra_body)
         attempt = 0
         while True:
             attempt += 1
@@ -124,14 +133,16 @@ class Client:
     def send_follower_message_v4(
         self,
         *,
-        oaid: str,
+        oa_id: str,
         user_id: str,
         content: str,
         template_type: Literal["media"] | None = None,
-        url: str | None = None,
+        image_url: str | None = None,
         request_id: str | None = None,
         callback_url: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a consulting message (text, or text with one image) to a follower of the OA (V4).
 
@@ -141,30 +152,53 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            user_id: The Zalo user id of the recipient (a follower of the Official Account).
+                eSMS: `User_id`.
+            content: The message text. eSMS: `Content`.
+            template_type: "media" for the media form (an image with the text). eSMS:
+                `Template_type`.
+            image_url: The image's address (http or https). eSMS: `Url`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_FOLLOWER_MESSAGE_V4,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "user_id": user_id,
                 "content": content,
                 "template_type": template_type,
-                "url": url,
+                "image_url": image_url,
                 "request_id": request_id,
                 "callback_url": callback_url,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_follower_message_v5(
         self,
         *,
-        oaid: str,
+        oa_id: str,
         payload: FollowerPayload,
         request_id: str | None = None,
         callback_url: str | None = None,
-        send_date: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        send_at: datetime | None = None,
+        sandbox: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a follower message with a Zalo payload (image, buttons, transaction card, request user info) (V5).
 
@@ -174,32 +208,53 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            payload: The follower message (text, media, buttons, transaction or user-info
+                request). eSMS: `Payload`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_FOLLOWER_MESSAGE_V5,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "payload": payload,
                 "request_id": request_id,
                 "callback_url": callback_url,
-                "send_date": send_date,
-                "sandbox": sandbox,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "sandbox": _wire.flag(sandbox),
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_zns_v5(
         self,
         *,
         phone: str,
-        oaid: str,
-        temp_id: str,
-        temp_data: list[TempDataItem],
-        send_date: str | None = None,
-        campaignid: str | None = None,
+        oa_id: str,
+        template_id: str,
+        template_data: list[TempDataItem],
+        send_at: datetime | None = None,
+        campaign_id: str | None = None,
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
         callback_url: str | None = None,
         sending_mode: Literal["1", "3"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a ZNS template message to a phone number, template values as a key/value list.
 
@@ -209,36 +264,63 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            template_data: The template's values (by variable name, as key/value items, or
+                in the order of its variables, as the operation takes them). eSMS: `TempData`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            campaign_id: The campaign name shown in reports (at most 254 characters). eSMS:
+                `campaignid`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            sending_mode: "1" normal delivery, "3" exceed-quota sending of tagged ZNS
+                (whitelisted OAs only). eSMS: `SendingMode`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_ZNS_V5,
             {
                 "phone": phone,
-                "oaid": oaid,
-                "temp_id": temp_id,
-                "temp_data": temp_data,
-                "send_date": send_date,
-                "campaignid": campaignid,
+                "oa_id": oa_id,
+                "template_id": template_id,
+                "template_data": template_data,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "campaign_id": campaign_id,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
                 "callback_url": callback_url,
                 "sending_mode": sending_mode,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_zns_v6(
         self,
         *,
         phone: str,
-        oaid: str,
-        temp_id: str,
-        temp_data: dict[str, str],
-        send_date: str | None = None,
-        campaignid: str | None = None,
+        oa_id: str,
+        template_id: str,
+        template_data: dict[str, str],
+        send_at: datetime | None = None,
+        campaign_id: str | None = None,
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
         callback_url: str | None = None,
         sending_mode: Literal["1", "3"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a ZNS template message to a phone number, template values as an object.
 
@@ -248,35 +330,62 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            template_data: The template's values (by variable name, as key/value items, or
+                in the order of its variables, as the operation takes them). eSMS: `TempData`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            campaign_id: The campaign name shown in reports (at most 254 characters). eSMS:
+                `campaignid`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            sending_mode: "1" normal delivery, "3" exceed-quota sending of tagged ZNS
+                (whitelisted OAs only). eSMS: `SendingMode`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_ZNS_V6,
             {
                 "phone": phone,
-                "oaid": oaid,
-                "temp_id": temp_id,
-                "temp_data": temp_data,
-                "send_date": send_date,
-                "campaignid": campaignid,
+                "oa_id": oa_id,
+                "template_id": template_id,
+                "template_data": template_data,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "campaign_id": campaign_id,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
                 "callback_url": callback_url,
                 "sending_mode": sending_mode,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_zns_by_uid(
         self,
         *,
-        oaid: str,
-        temp_id: str,
-        zalo_uid: str,
-        temp_data: dict[str, str],
-        send_date: str | None = None,
-        campaignid: str | None = None,
+        oa_id: str,
+        template_id: str,
+        user_id: str,
+        template_data: dict[str, str],
+        send_at: datetime | None = None,
+        campaign_id: str | None = None,
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
         callback_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a ZNS template message to a Zalo user id.
 
@@ -286,35 +395,61 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            user_id: The Zalo user id of the recipient (a follower of the Official Account).
+                eSMS: `ZaloUid`.
+            template_data: The template's values (by variable name, as key/value items, or
+                in the order of its variables, as the operation takes them). eSMS: `TempData`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            campaign_id: The campaign name shown in reports (at most 254 characters). eSMS:
+                `campaignid`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_ZNS_BY_UID,
             {
-                "oaid": oaid,
-                "temp_id": temp_id,
-                "zalo_uid": zalo_uid,
-                "temp_data": temp_data,
-                "send_date": send_date,
-                "campaignid": campaignid,
+                "oa_id": oa_id,
+                "template_id": template_id,
+                "user_id": user_id,
+                "template_data": template_data,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "campaign_id": campaign_id,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
                 "callback_url": callback_url,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_zns_by_hashed_phone(
         self,
         *,
-        oaid: str,
-        temp_id: str,
-        hash_phone: str,
-        temp_data: dict[str, str],
-        send_date: str | None = None,
-        campaignid: str | None = None,
+        oa_id: str,
+        template_id: str,
+        hashed_phone: str,
+        template_data: dict[str, str],
+        send_at: datetime | None = None,
+        campaign_id: str | None = None,
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
         callback_url: str | None = None,
         sending_mode: Literal["1", "3"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a ZNS template message to a SHA-256-hashed phone number (VI only).
 
@@ -324,38 +459,66 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            hashed_phone: SHA-256, in lower-case hex, of the recipient's phone number in
+                84... form. eSMS: `HashPhone`.
+            template_data: The template's values (by variable name, as key/value items, or
+                in the order of its variables, as the operation takes them). eSMS: `TempData`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            campaign_id: The campaign name shown in reports (at most 254 characters). eSMS:
+                `campaignid`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            sending_mode: "1" normal delivery, "3" exceed-quota sending of tagged ZNS
+                (whitelisted OAs only). eSMS: `SendingMode`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_ZNS_BY_HASHED_PHONE,
             {
-                "oaid": oaid,
-                "temp_id": temp_id,
-                "hash_phone": hash_phone,
-                "temp_data": temp_data,
-                "send_date": send_date,
-                "campaignid": campaignid,
+                "oa_id": oa_id,
+                "template_id": template_id,
+                "hashed_phone": hashed_phone,
+                "template_data": template_data,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "campaign_id": campaign_id,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
                 "callback_url": callback_url,
                 "sending_mode": sending_mode,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_zns_v4(
         self,
         *,
         phone: str,
-        oaid: str,
-        temp_id: str,
-        params: list[str],
-        send_date: str | None = None,
-        campaignid: str | None = None,
+        oa_id: str,
+        template_id: str,
+        template_data: list[str],
+        send_at: datetime | None = None,
+        campaign_id: str | None = None,
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
         callback_url: str | None = None,
         sending_mode: Literal["1", "3"] | None = None,
         is_journey: bool | None = None,
-        order_id: str | None = None,
+        journey_id: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a ZNS template message with positional Params, or a ZNS journey message.
 
@@ -365,23 +528,52 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            template_data: The template's values (by variable name, as key/value items, or
+                in the order of its variables, as the operation takes them). eSMS: `Params`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            campaign_id: The campaign name shown in reports (at most 254 characters). eSMS:
+                `campaignid`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            sending_mode: "1" normal delivery, "3" exceed-quota sending of tagged ZNS
+                (whitelisted OAs only). eSMS: `SendingMode`.
+            is_journey: A journey message (a template registered with Zalo as a journey
+                template). eSMS: `IsJourney`.
+            journey_id: The journey that ties a ZNS journey's messages together (required
+                with is_journey). eSMS: `OrderId`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_ZNS_V4,
             {
                 "phone": phone,
-                "oaid": oaid,
-                "temp_id": temp_id,
-                "params": params,
-                "send_date": send_date,
-                "campaignid": campaignid,
+                "oa_id": oa_id,
+                "template_id": template_id,
+                "template_data": template_data,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "campaign_id": campaign_id,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
                 "callback_url": callback_url,
                 "sending_mode": sending_mode,
                 "is_journey": is_journey,
-                "order_id": order_id,
+                "journey_id": journey_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_multichannel_message(
@@ -389,7 +581,9 @@ class Client:
         *,
         phone: str,
         channels: list[Literal["zalo", "sms"]],
-        data: list[MultiChannelZnsLeg | MultiChannelSmsLeg],
+        legs: list[MultiChannelZnsLeg | MultiChannelSmsLeg],
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a ZNS message that falls back to SMS when the ZNS fails.
 
@@ -399,23 +593,35 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            channels: The channels, exactly ["zalo", "sms"]. eSMS: `Channels`.
+            legs: The ZNS leg, then the SMS leg sent when the ZNS fails. eSMS: `Data`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_MULTICHANNEL_MESSAGE,
             {
                 "phone": phone,
                 "channels": channels,
-                "data": data,
+                "legs": legs,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_auto_generated_otp(
         self,
         *,
         phone: str,
-        multi_channel_temp_id: str,
-        type_id: Literal["1", "2"],
-        time_alive: str | None = None,
+        multichannel_template_id: str,
+        otp_mode: Literal["1", "2"],
+        lifetime_minutes: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Have eSMS generate an OTP and send it by ZNS, falling back to SMS.
 
@@ -426,22 +632,38 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            multichannel_template_id: The combined ZNS and SMS template id eSMS issued.
+                eSMS: `MultiChannelTempId`.
+            otp_mode: "1" only generate the code, "2" generate it and send it. eSMS:
+                `TypeId`.
+            lifetime_minutes: How long the code is valid, in minutes (2 to 15, default 5).
+                eSMS: `TimeAlive`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_AUTO_GENERATED_OTP,
             {
                 "phone": phone,
-                "multi_channel_temp_id": multi_channel_temp_id,
-                "type_id": type_id,
-                "time_alive": time_alive,
+                "multichannel_template_id": multichannel_template_id,
+                "otp_mode": otp_mode,
+                "lifetime_minutes": _wire.digits(lifetime_minutes),
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def check_otp(
         self,
         *,
         phone: str,
-        code: str,
+        otp_code: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> CheckOtpResponse:
         """Check an OTP generated by `send_auto_generated_otp`.
 
@@ -449,27 +671,38 @@ class Client:
         models.CheckOtpParametersQuery; the client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            otp_code: The code the user typed. eSMS: `Code`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.CHECK_OTP,
             {
                 "phone": phone,
-                "code": code,
+                "otp_code": otp_code,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_zns_bulk(
         self,
         *,
-        oaid: str,
-        temp_id: str,
-        data: list[ZnsBulkItem],
-        send_date: str | None = None,
-        campaignid: str | None = None,
+        oa_id: str,
+        template_id: str,
+        recipients: list[ZnsBulkItem],
+        send_at: datetime | None = None,
+        campaign_id: str | None = None,
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
         callback_url: str | None = None,
         sending_mode: Literal["1", "3"] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> BulkSendResponse:
         """Send one ZNS template to up to 500 recipients, each with its own values.
 
@@ -479,31 +712,56 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            recipients: One entry per recipient, at most 500. eSMS: `Data`.
+            send_at: When to send (Vietnam time; an aware datetime is converted); now when
+                left out. eSMS: `SendDate`.
+            campaign_id: The campaign name shown in reports (at most 254 characters). eSMS:
+                `campaignid`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            sending_mode: "1" normal delivery, "3" exceed-quota sending of tagged ZNS
+                (whitelisted OAs only). eSMS: `SendingMode`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_ZNS_BULK,
             {
-                "oaid": oaid,
-                "temp_id": temp_id,
-                "data": data,
-                "send_date": send_date,
-                "campaignid": campaignid,
+                "oa_id": oa_id,
+                "template_id": template_id,
+                "recipients": recipients,
+                "send_at": _wire.vietnam_time(send_at, "%Y-%m-%d %H:%M:%S"),
+                "campaign_id": campaign_id,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
                 "callback_url": callback_url,
                 "sending_mode": sending_mode,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_full_content_form(
         self,
         *,
         phone: str,
-        oaid: str,
+        oa_id: str,
         content: str,
-        smstype: Literal["24", "25"],
+        sms_type: Literal["24", "25"],
         request_id: str | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        sandbox: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a Zalo message with full content agreed with eSMS (form-encoded).
 
@@ -513,29 +771,48 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            content: The message text. eSMS: `Content`.
+            sms_type: The message type (eSMS's code, e.g. 24 priority ZNS, 25 normal ZNS, 26
+                follower message). eSMS: `Smstype`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_FULL_CONTENT_FORM,
             {
                 "phone": phone,
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "content": content,
-                "smstype": smstype,
+                "sms_type": sms_type,
                 "request_id": request_id,
-                "sandbox": sandbox,
+                "sandbox": _wire.flag(sandbox),
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def send_full_content_json(
         self,
         *,
         phone: str,
-        oaid: str,
+        oa_id: str,
         content: str,
         sms_type: Literal["24", "25"],
         request_id: str | None = None,
-        is_unicode: Literal["0", "1"] | None = None,
-        sandbox: Literal["0", "1"] | None = None,
+        is_unicode: bool | None = None,
+        sandbox: bool | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendResponse:
         """Send a Zalo message with full content agreed with eSMS (JSON).
 
@@ -545,24 +822,44 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, DuplicateRequestError,
         OaError for the result codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            content: The message text. eSMS: `Content`.
+            sms_type: The message type (eSMS's code, e.g. 24 priority ZNS, 25 normal ZNS, 26
+                follower message). eSMS: `SmsType`.
+            request_id: Your own id of the request (at most 50 characters); eSMS refuses one
+                it accepted in the last 24 hours, so the SDK fills a uuid4 when you leave it
+                out. eSMS: `RequestId`.
+            is_unicode: Send the SMS in Unicode rather than unaccented. eSMS: `IsUnicode`.
+            sandbox: Test mode, validated and answered but neither charged nor delivered.
+                eSMS: `Sandbox`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.SEND_FULL_CONTENT_JSON,
             {
                 "phone": phone,
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "content": content,
                 "sms_type": sms_type,
                 "request_id": request_id,
-                "is_unicode": is_unicode,
-                "sandbox": sandbox,
+                "is_unicode": _wire.flag(is_unicode),
+                "sandbox": _wire.flag(sandbox),
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_send_status(
         self,
         *,
-        ref_id: str,
+        sms_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SendStatusResponse:
         """Status of one submission by SMSID.
 
@@ -570,18 +867,28 @@ class Client:
         models.GetSendStatusParametersQuery; the client adds ApiKey and SecretKey.
 
         Raises AuthorizationError, NotFoundError for the result codes it documents.
+
+        Args:
+            sms_id: The SMSID eSMS gave the message when it accepted it. eSMS: `RefId`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_SEND_STATUS,
             {
-                "ref_id": ref_id,
+                "sms_id": sms_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_receiver_status(
         self,
         *,
-        ref_id: str,
+        sms_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> ReceiverStatusResponse:
         """Per-recipient status of one submission by SMSID.
 
@@ -589,22 +896,32 @@ class Client:
         models.GetReceiverStatusParametersQuery; the client adds ApiKey and SecretKey.
 
         Raises AuthorizationError, NotFoundError for the result codes it documents.
+
+        Args:
+            sms_id: The SMSID eSMS gave the message when it accepted it. eSMS: `RefId`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_RECEIVER_STATUS,
             {
-                "ref_id": ref_id,
+                "sms_id": sms_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_sent_data(
         self,
         *,
         sms_type: Literal["1", "2", "8", "23", "24", "25", "26"],
-        from_: str,
-        to: str,
-        page: int | str,
-        page_size: int | str,
+        from_time: datetime,
+        to_time: datetime,
+        page: int,
+        page_size: int,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> SentDataResponse:
         """Messages of one type sent in a time range.
 
@@ -612,23 +929,38 @@ class Client:
         client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, NotFoundError for the result codes it documents.
+
+        Args:
+            sms_type: The message type (eSMS's code, e.g. 24 priority ZNS, 25 normal ZNS, 26
+                follower message). eSMS: `SmsType`.
+            from_time: The start of the period (Vietnam time). eSMS: `From`.
+            to_time: The end of the period (Vietnam time). eSMS: `To`.
+            page: The page to read, from 1. eSMS: `Page`.
+            page_size: How many messages a page holds. eSMS: `PageSize`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_SENT_DATA,
             {
                 "sms_type": sms_type,
-                "from_": from_,
-                "to": to,
+                "from_time": _wire.vietnam_time(from_time, "%Y-%m-%d %H:%M:%S"),
+                "to_time": _wire.vietnam_time(to_time, "%Y-%m-%d %H:%M:%S"),
                 "page": page,
                 "page_size": page_size,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_callback_data(
         self,
         *,
-        list_refid: list[str],
+        sms_ids: list[str],
         oa_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> CallbackDataResponse:
         """Fetch the stored callback data of Zalo messages (to recover missed callbacks).
 
@@ -636,20 +968,31 @@ class Client:
         models.CallbackDataRequest; the client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError for the result codes it documents.
+
+        Args:
+            sms_ids: SMSIDs (only the first 200 are looked up). eSMS: `ListRefid`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAId`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_CALLBACK_DATA,
             {
-                "list_refid": list_refid,
+                "sms_ids": sms_ids,
                 "oa_id": oa_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_zalo_message_status(
         self,
         *,
-        oaid: str,
-        message_id: str,
+        oa_id: str,
+        zalo_message_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> ZaloMessageStatusResponse:
         """ZNS delivery state by Zalo message id.
 
@@ -657,13 +1000,23 @@ class Client:
         models.ZaloMessageStatusRequest; the client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, RateLimitError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            zalo_message_id: Zalo's id of the message (the callback's `partnerids`). eSMS:
+                `MessageId`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_ZALO_MESSAGE_STATUS,
             {
-                "oaid": oaid,
-                "message_id": message_id,
+                "oa_id": oa_id,
+                "zalo_message_id": zalo_message_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def query_zns_status(
@@ -671,6 +1024,8 @@ class Client:
         *,
         sms_id: str,
         sms_type: Literal["24", "25"],
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> ZnsStatusResponse:
         """Zalo delivery status of a ZNS message by SMSID (VI only).
 
@@ -678,6 +1033,14 @@ class Client:
         client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, NotFoundError for the result codes it documents.
+
+        Args:
+            sms_id: The SMSID eSMS gave the message when it accepted it. eSMS: `SmsId`.
+            sms_type: The message type (eSMS's code, e.g. 24 priority ZNS, 25 normal ZNS, 26
+                follower message). eSMS: `SmsType`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.QUERY_ZNS_STATUS,
@@ -685,15 +1048,19 @@ class Client:
                 "sms_id": sms_id,
                 "sms_type": sms_type,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def estimate_zns_price(
         self,
         *,
         phone: str,
-        params: list[str],
-        temp_id: str,
-        oaid: str,
+        template_data: list[str],
+        template_id: str,
+        oa_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> PriceEstimateResponse:
         """Estimate the price of a ZNS message without sending it.
 
@@ -702,41 +1069,77 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, TemplateError, OaError for the result
         codes it documents.
+
+        Args:
+            phone: The recipient's phone number (0901888484 or 84901888484). eSMS: `Phone`.
+            template_data: The template's values (by variable name, as key/value items, or
+                in the order of its variables, as the operation takes them). eSMS: `Params`.
+            template_id: The ZNS template's id. eSMS: `TempID`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.ESTIMATE_ZNS_PRICE,
             {
                 "phone": phone,
-                "params": params,
-                "temp_id": temp_id,
-                "oaid": oaid,
+                "template_data": template_data,
+                "template_id": template_id,
+                "oa_id": oa_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
-    def get_balance(self) -> BalanceResponse:
+    def get_balance(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> BalanceResponse:
         """The account's balance (VND).
 
         POST /MainService.svc/json/GetBalance_json, with the fields of models.Credentials; the
         client adds ApiKey and SecretKey.
 
         Raises AuthorizationError for the result codes it documents.
+
+        Args:
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_BALANCE,
             {},
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
-    def list_oas(self) -> OaListResponse:
+    def list_oas(
+        self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> OaListResponse:
         """The Official Accounts linked to the account.
 
         POST /MainService.svc/json/ZNS/GetListZOA/, with the fields of models.Credentials; the
         client adds ApiKey and SecretKey.
 
         Raises AuthorizationError for the result codes it documents.
+
+        Args:
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.LIST_OAS,
             {},
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def list_templates(
@@ -744,6 +1147,8 @@ class Client:
         *,
         oa_id: str,
         sms_type: Literal["24", "25"],
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> TemplatesResponse:
         """The ZNS templates of an OA, with their variables.
 
@@ -751,6 +1156,14 @@ class Client:
         client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAId`.
+            sms_type: The message type (eSMS's code, e.g. 24 priority ZNS, 25 normal ZNS, 26
+                follower message). eSMS: `SmsType`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.LIST_TEMPLATES,
@@ -758,6 +1171,8 @@ class Client:
                 "oa_id": oa_id,
                 "sms_type": sms_type,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_template_info(
@@ -765,6 +1180,8 @@ class Client:
         *,
         template_id: str,
         oa_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> TemplateInfoResponse:
         """One ZNS template's details.
 
@@ -773,6 +1190,13 @@ class Client:
 
         Raises PayloadError, AuthorizationError, TemplateError, OaError for the result codes it
         documents.
+
+        Args:
+            template_id: The ZNS template's id. eSMS: `TemplateId`.
+            oa_id: The Zalo Official Account's id. eSMS: `OAId`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_TEMPLATE_INFO,
@@ -780,12 +1204,16 @@ class Client:
                 "template_id": template_id,
                 "oa_id": oa_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_quota(
         self,
         *,
-        oaid: str,
+        oa_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> QuotaResponse:
         """The OA's daily ZNS quota and what is left of it today.
 
@@ -793,18 +1221,28 @@ class Client:
         adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_QUOTA,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_quality(
         self,
         *,
-        oaid: str,
+        oa_id: str,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> QualityResponse:
         """The OA's ZNS quality (last 48 hours and last 7 days).
 
@@ -812,23 +1250,33 @@ class Client:
         adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_QUALITY,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_ratings(
         self,
         *,
-        oaid: str,
+        oa_id: str,
         template_id: str,
-        from_time: str,
-        to_time: str,
-        offset: int | str,
-        limit: int | str,
+        from_time: datetime,
+        to_time: datetime,
+        offset: int,
+        limit: int,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RatingsResponse:
         """Customers' ratings of a rating ZNS template.
 
@@ -836,25 +1284,40 @@ class Client:
         client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            template_id: The ZNS template's id. eSMS: `TemplateID`.
+            from_time: The start of the period (Vietnam time). eSMS: `FromTime`.
+            to_time: The end of the period (Vietnam time). eSMS: `ToTime`.
+            offset: How many entries to skip. eSMS: `Offset`.
+            limit: At most this many entries. eSMS: `Limit`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_RATINGS,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "template_id": template_id,
-                "from_time": from_time,
-                "to_time": to_time,
+                "from_time": _wire.vietnam_time(from_time, "%Y-%m-%d %H:%M:%S"),
+                "to_time": _wire.vietnam_time(to_time, "%Y-%m-%d %H:%M:%S"),
                 "offset": offset,
                 "limit": limit,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def get_followers(
         self,
         *,
-        oaid: str,
-        offset: int | str,
-        count: int | str,
+        oa_id: str,
+        offset: int,
+        count: int,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> FollowersResponse:
         """The OA's followers, one page at a time.
 
@@ -862,26 +1325,38 @@ class Client:
         the client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            offset: How many entries to skip. eSMS: `Offset`.
+            count: At most this many entries. eSMS: `Count`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.GET_FOLLOWERS,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "offset": offset,
                 "count": count,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def query_uid_list(
         self,
         *,
-        oaid: str,
-        offset: int | str,
-        count: int | str,
-        from_date: str,
-        to_date: str,
-        is_follower: Literal["", "0", "1"] | None = None,
+        oa_id: str,
+        offset: int,
+        count: int,
+        from_date: date,
+        to_date: date,
+        is_follower: bool | None = None,
         tag_name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> UidListResponse:
         """Zalo user ids that interacted with the OA in a date range (VI only).
 
@@ -889,30 +1364,48 @@ class Client:
         client adds ApiKey and SecretKey.
 
         Raises PayloadError, AuthorizationError, OaError for the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            offset: How many entries to skip. eSMS: `Offset`.
+            count: At most this many entries. eSMS: `Count`.
+            from_date: The first day of the period. eSMS: `FromDate`.
+            to_date: The last day of the period. eSMS: `ToDate`.
+            is_follower: True for followers only, false for non-followers only; all when
+                left out. eSMS: `IsFollower`.
+            tag_name: Only users carrying this label of the Official Account. eSMS:
+                `TagName`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.QUERY_UID_LIST,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "offset": offset,
                 "count": count,
-                "from_date": from_date,
-                "to_date": to_date,
-                "is_follower": is_follower,
+                "from_date": _wire.date_text(from_date, "%d/%m/%Y"),
+                "to_date": _wire.date_text(to_date, "%d/%m/%Y"),
+                "is_follower": _wire.flag(is_follower),
                 "tag_name": tag_name,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def register_zns_template(
         self,
         *,
-        oaid: str,
+        oa_id: str,
         content: str,
         image_url: str,
         sms_type: Literal["24", "25"],
-        cta1: str | None = None,
-        cta2: str | None = None,
+        call_to_action_url_1: str | None = None,
+        call_to_action_url_2: str | None = None,
         callback_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RegistrationResponse:
         """Ask eSMS to register a new ZNS template.
 
@@ -921,27 +1414,45 @@ class Client:
 
         Raises PayloadError, AuthorizationError, DuplicateRequestError, OaError for the result codes
         it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            content: The message text. eSMS: `Content`.
+            image_url: The image's address (http or https). eSMS: `ImageUrl`.
+            sms_type: The message type (eSMS's code, e.g. 24 priority ZNS, 25 normal ZNS, 26
+                follower message). eSMS: `SmsType`.
+            call_to_action_url_1: The first call-to-action link. eSMS: `CTA1`.
+            call_to_action_url_2: The second call-to-action link. eSMS: `CTA2`.
+            callback_url: Where eSMS sends the delivery callback (http or https). eSMS:
+                `CallbackUrl`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.REGISTER_ZNS_TEMPLATE,
             {
-                "oaid": oaid,
+                "oa_id": oa_id,
                 "content": content,
                 "image_url": image_url,
                 "sms_type": sms_type,
-                "cta1": cta1,
-                "cta2": cta2,
+                "call_to_action_url_1": call_to_action_url_1,
+                "call_to_action_url_2": call_to_action_url_2,
                 "callback_url": callback_url,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )
 
     def register_oa_package(
         self,
         *,
-        oaid: str,
-        dateactive: str,
-        duaration: str,
-        package: Literal[1, 2, 3] | Literal["1", "2", "3"],
+        oa_id: str,
+        date_active: date,
+        duration_months: int,
+        package: Literal[1, 2, 3],
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
     ) -> RegistrationResponse:
         """Purchase an OA package (1 Trial, 2 Advanced, 3 Premium).
 
@@ -950,13 +1461,25 @@ class Client:
 
         Raises PayloadError, AuthorizationError, BalanceError, DuplicateRequestError, OaError for
         the result codes it documents.
+
+        Args:
+            oa_id: The Zalo Official Account's id. eSMS: `OAID`.
+            date_active: The day the package starts. eSMS: `Dateactive`.
+            duration_months: How many months the package lasts (the wire name is eSMS's
+                misspelling). eSMS: `Duaration`.
+            package: The package, 1 Trial, 2 Advanced, 3 Premium. eSMS: `Package`.
+            timeout: Seconds (or an httpx.Timeout) for this call, instead of the client's.
+            extra_body: More fields to send, spelt as eSMS spells them, over the ones above (in
+                the query string of a GET).
         """
         return self._call(
             _operations.REGISTER_OA_PACKAGE,
             {
-                "oaid": oaid,
-                "dateactive": dateactive,
-                "duaration": duaration,
+                "oa_id": oa_id,
+                "date_active": _wire.date_text(date_active, "%Y-%m-%d"),
+                "duration_months": _wire.digits(duration_months),
                 "package": package,
             },
+            timeout=timeout,
+            extra_body=extra_body,
         )

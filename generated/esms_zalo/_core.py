@@ -39,7 +39,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
 API_KEY_ENV = "ESMS_API_KEY"
 SECRET_KEY_ENV = "ESMS_SECRET_KEY"
-USER_AGENT = "esms-zalo-sdk/1.0.0"
+USER_AGENT = "esms-zalo-sdk/2.0.0"
 
 # Exponential backoff: the n-th retry waits up to BACKOFF_BASE * 2**(n-1) seconds, capped.
 BACKOFF_BASE = 0.5
@@ -86,6 +86,10 @@ class Settings:
     max_retries: int
 
 
+def _timeout(value: float | httpx.Timeout) -> httpx.Timeout:
+    return value if isinstance(value, httpx.Timeout) else httpx.Timeout(value)
+
+
 def make_settings(
     *,
     api_key: str | None,
@@ -113,7 +117,7 @@ def make_settings(
         secret_key=secret_key,
         base_url=main.rstrip("/"),
         status_base_url=status.rstrip("/"),
-        timeout=timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout),
+        timeout=_timeout(timeout),
         max_retries=max_retries,
     )
 
@@ -148,13 +152,27 @@ class ClientCore:
         self._rng = rng or random.Random()
 
     # ------------------------------------------------------------------ building
-    def prepare(self, operation: Operation[ResponseT], arguments: Mapping[str, Any]) -> PreparedCall[ResponseT]:
+    def prepare(
+        self,
+        operation: Operation[ResponseT],
+        arguments: Mapping[str, Any],
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> PreparedCall[ResponseT]:
+        """Validate the arguments (Python names, wire values) and build the request.
+
+        `extra_body` is sent as given, over the validated fields (its keys are wire names), and
+        before the RequestIds are filled, so a RequestId given there is the one kept on retry.
+        """
         given = {name: value for name, value in arguments.items() if value is not None}
         model = operation.request_model.model_validate(
             {**given, "ApiKey": self.settings.api_key, "SecretKey": self.settings.secret_key}
         )
         # exclude_unset: a default the caller did not choose is the server's to apply.
         wire = model.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
+        if extra_body:
+            wire.update(json.loads(json.dumps(dict(extra_body))))  # a copy: the caller's stays untouched
         sent, generated = fill_request_ids(wire, operation.request_id_paths)
         base = self.settings.status_base_url if operation.server == "status" else self.settings.base_url
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
@@ -174,7 +192,7 @@ class ClientCore:
             params=params,
             content=content,
             headers=headers,
-            timeout=self.settings.timeout,
+            timeout=_timeout(timeout) if timeout is not None else self.settings.timeout,
             request_ids=sent,
             generated_request_ids=generated,
         )

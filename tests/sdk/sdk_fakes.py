@@ -152,3 +152,12 @@ def spec_success_answers(request: httpx.Request) -> httpx.Response:
 
 
 _SUCCESS_BY_PATH: dict[str, dict[str, Any]] | None = None
+
+
+def sent_fields_of(request: httpx.Request) -> dict[str, Any]:
+    """What a request carried, whatever its encoding: JSON body, form, or query string."""
+    if request.method == "GET":
+        return dict(request.url.params)
+    if request.headers.get("content-type") == "application/x-www-form-urlencoded":
+        return {key: values[-1] for key, values in form_body(request).items()}
+    return dict(json.loads(request.content))

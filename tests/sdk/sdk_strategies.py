@@ -24,6 +24,7 @@ minimum/maximum, min/maxItems, uniqueItems, required, additionalProperties, maxP
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -45,6 +46,8 @@ from pydantic import BaseModel, TypeAdapter
 import esms_spec
 from esms_zalo import Client, _operations, models
 from esms_zalo._core import Operation
+from sdkgen.introspect import _Renderer
+from sdkgen.naming import Vocabulary
 
 SPEC: dict[str, Any] = esms_spec.load_spec(esms_spec.ESMS_SPEC)
 SCHEMAS: dict[str, Any] = SPEC["components"]["schemas"]
@@ -733,10 +736,12 @@ def fitting_request(op: SpecOperation) -> SearchStrategy[PlannedRequest]:
 
 
 def client_kwargs(op: SpecOperation, wire: Mapping[str, Any], *, typed: bool) -> dict[str, Any]:
-    """The wire fields as keyword arguments of the client method (snake_case).
+    """The wire fields as keyword arguments of the client method (the SDK's names).
 
-    `typed`: nested objects as the SDK's models (what a typed caller passes), else as plain
-    dicts and lists (what the client also accepts).
+    `typed`: what a typed caller passes: nested objects as the SDK's models, and flags, dates,
+    times and digit strings as the Python values the vocabulary gives them (bool, date,
+    datetime, int) wherever the SDK writes that value back to the same wire text. Otherwise the
+    wire values themselves, plain dicts and lists (what the client also accepts).
     """
     fields = op.request_model.model_fields
     names = {(info.alias or name): name for name, info in fields.items()}
@@ -745,8 +750,39 @@ def client_kwargs(op: SpecOperation, wire: Mapping[str, Any], *, typed: bool) ->
         name = names[key]
         if typed and isinstance(value, (dict, list)):
             value = TypeAdapter(fields[name].annotation).validate_python(value)
+        elif typed:
+            value = _python_value(op.request_model, name, key, value)
         kwargs[name] = value
     return kwargs
+
+
+def _python_value(model: type[BaseModel], name: str, wire_name: str, value: Any) -> Any:
+    """The Python value a caller would pass for a wire value, when the SDK writes it back as is."""
+    declared_in = next(k for k in model.__mro__ if name in inspect.get_annotations(k)).__name__
+    entry = _VOCABULARY.lookup(declared_in, wire_name)
+    if entry is None or not isinstance(value, str):
+        return value
+    if entry.kind == "flag" and value in ("0", "1"):
+        return value == "1"
+    if entry.kind == "integer" and value.isdigit() and str(int(value)) == value:
+        # A number-or-digits field sends an int as a JSON number: only text-only fields round-trip.
+        return int(value) if fields_take_text_only(model, name) else value
+    if entry.kind in ("date", "datetime") and entry.wire_format:
+        try:
+            moment = datetime.strptime(value, entry.wire_format)
+        except ValueError:
+            return value
+        python = moment.date() if entry.kind == "date" else moment
+        return python if python.strftime(entry.wire_format) == value else value
+    return value
+
+
+def fields_take_text_only(model: type[BaseModel], name: str) -> bool:
+    """Whether the field's type, aliases expanded as sdkgen reads it, takes no int."""
+    return "int" not in _Renderer().render(model.model_fields[name].annotation).split(" | ")
+
+
+_VOCABULARY = Vocabulary.load()
 
 
 def sent_fields(request: httpx.Request) -> dict[str, Any]:
@@ -849,11 +885,11 @@ class MockEsms:
     def send_message(self, *, callback_url: bool) -> models.SendResponse:
         """One ordinary ZNS message the status operations can report on."""
         return self.client.send_zns_v6(
-            oaid=DEMO_OA,
+            oa_id=DEMO_OA,
             phone="0901888484",
-            temp_id="205644",
-            temp_data={"otp": "123456"},
-            sandbox="0",
+            template_id="205644",
+            template_data={"otp": "123456"},
+            sandbox=False,
             callback_url="http://127.0.0.1:9/esms-callback" if callback_url else None,
         )
 
@@ -861,7 +897,7 @@ class MockEsms:
         """Run the plan's setup; return the request with what the setup decided filled in."""
         wire = dict(plan.wire)
         if plan.setup == "message":
-            smsid = self.send_message(callback_url=plan.with_callback_url).smsid
+            smsid = self.send_message(callback_url=plan.with_callback_url).sms_id
             assert smsid
             if plan.smsid_field == "ListRefid":
                 wire["ListRefid"] = [*wire.get("ListRefid", [])[:2], smsid]
@@ -871,10 +907,10 @@ class MockEsms:
                 wire[plan.zalo_id_field] = self.journal(smsid)["recipients"][0]["zalo_msg_id"]
         elif plan.setup == "otp":
             sent = self.client.send_auto_generated_otp(
-                phone=wire["Phone"], multi_channel_temp_id=DEMO_MULTICHANNEL_TEMPLATE, type_id="2"
+                phone=wire["Phone"], multichannel_template_id=DEMO_MULTICHANNEL_TEMPLATE, otp_mode="2"
             )
-            assert sent.smsid
-            wire["Code"] = self.journal(sent.smsid)["extra"]["otp"]
+            assert sent.sms_id
+            wire["Code"] = self.journal(sent.sms_id)["extra"]["otp"]
         self.advance(plan.advance)
         return wire
 

@@ -70,8 +70,8 @@ def test_async_client_retries_and_reuses_the_request_id(
 
     async def call() -> str:
         async with make_async_client() as client:
-            result = await client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"})
-            return result.code_result
+            result = await client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"})
+            return result.result_code
 
     assert asyncio.run(call()) == "100"
     assert len({body["RequestId"] for body in esms.bodies()}) == 1
@@ -109,7 +109,7 @@ def test_async_client_says_an_earlier_attempt_was_probably_accepted(
 
     async def call() -> None:
         async with make_async_client() as client:
-            await client.send_follower_message_v4(oaid="1", user_id="2", content="hi")
+            await client.send_follower_message_v4(oa_id="1", user_id="2", content="hi")
 
     with pytest.raises(DuplicateRequestError) as raised:
         asyncio.run(call())

@@ -57,11 +57,11 @@ def test_a_zns_by_phone_callback_decodes_the_json_string_literal() -> None:
     report = parse_delivery_callback(ZNS_BY_PHONE)
 
     assert isinstance(report, DeliveryReport) and isinstance(report, models.DeliveryCallback)
-    assert report.smsid == "0f1e2d3c4b5a69788796a5b4c3d2e1f0251"
+    assert report.sms_id == "0f1e2d3c4b5a69788796a5b4c3d2e1f0251"
     assert (report.send_status, report.send_failed, report.send_success) == (5, 1, 0)
-    assert (report.type_id, report.telcoid, report.tempid) == (25, 2, "205644")
+    assert (report.sms_type, report.carrier_id, report.template_id) == (25, 2, "205644")
     assert report.total_price == 0.0
-    assert report.request_id == "" and report.partnerids == ""
+    assert report.request_id == "" and report.zalo_message_id == ""
     info = report.decoded_error_info
     assert isinstance(info, models.ZaloErrorInfo)
     assert info.error == -114
@@ -72,12 +72,12 @@ def test_a_zns_by_phone_callback_decodes_the_json_string_literal() -> None:
 def test_a_follower_callback_decodes_the_double_encoding_and_the_report_time() -> None:
     report = parse_delivery_callback(FOLLOWER)
 
-    assert (report.type_id, report.telcoid, report.tempid) == (26, None, None)
+    assert (report.sms_type, report.carrier_id, report.template_id) == (26, None, None)
     assert report.total_price == 55.0
     info = report.decoded_error_info
     assert info is not None and info.error == 0 and info.message == "Success"
     assert info.data is not None
-    assert info.data.message_id == report.partnerids == "e1a60e8890be9de4c4ab"
+    assert info.data.zalo_message_id == report.zalo_message_id == "e1a60e8890be9de4c4ab"
     assert info.data.user_id == "31215806834323092"
     assert info.reported_at == "15/01/2025 09:30:00"
 
@@ -85,17 +85,17 @@ def test_a_follower_callback_decodes_the_double_encoding_and_the_report_time() -
 def test_a_journey_callback_decodes_like_a_follower_callback() -> None:
     report = parse_delivery_callback(JOURNEY)
 
-    assert report.type_id == 27
+    assert report.sms_type == 27
     info = report.decoded_error_info
     assert info is not None and info.reported_at == "16/01/2025 14:05:09"
     # The vendor's journey sample: partnerids differs from the message id inside error_info.
-    assert info.data is not None and info.data.message_id != report.partnerids
+    assert info.data is not None and info.data.zalo_message_id != report.zalo_message_id
 
 
 def test_a_zns_by_uid_callback_decodes_the_plain_json_object() -> None:
     report = parse_delivery_callback(ZNS_BY_UID)
 
-    assert report.telcoid == 9 and report.phonenumber == "7800378501923859642"
+    assert report.carrier_id == 9 and report.recipient == "7800378501923859642"
     info = report.decoded_error_info
     assert info is not None and info.error == 0
     assert info.data is not None
@@ -122,7 +122,7 @@ def test_a_full_callback_url_parses_like_its_query_string() -> None:
 def test_parameters_outside_the_spec_are_kept() -> None:
     report = parse_delivery_callback("SMSID=abc&SendStatus=2&switchsmsid=&NewThing=7")
 
-    assert report.switchsmsid == ""
+    assert report.switch_sms_id == ""
     assert report.model_extra == {"NewThing": "7"}
     assert report.decoded_error_info is None
 
@@ -179,6 +179,6 @@ def test_a_url_inside_a_value_does_not_make_the_query_a_url() -> None:
 
     report = parse_delivery_callback(query)
 
-    assert report.smsid == "abc"
+    assert report.sms_id == "abc"
     assert report.decoded_error_info is not None
     assert report.decoded_error_info.message == "see https://zalo.me/x"

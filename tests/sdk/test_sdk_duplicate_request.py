@@ -18,7 +18,7 @@ def test_a_retry_refused_as_duplicate_says_an_earlier_attempt_was_probably_accep
     esms.script = [httpx.ReadTimeout("answer lost"), answer(DUPLICATE)]
 
     with pytest.raises(DuplicateRequestError) as raised:
-        client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"})
+        client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"})
 
     error = raised.value
     request_id = json_body(esms.last)["RequestId"]
@@ -34,7 +34,7 @@ def test_a_first_attempt_refused_as_duplicate_claims_nothing_about_earlier_attem
     esms.default = answer(DUPLICATE)
 
     with pytest.raises(DuplicateRequestError) as raised:
-        client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"}, request_id="reused")
+        client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"}, request_id="reused")
 
     assert raised.value.probably_accepted is False
     assert "earlier attempt" not in str(raised.value)
@@ -45,7 +45,7 @@ def test_a_retry_refused_for_a_caller_request_id_is_not_claimed_as_accepted(clie
     esms.script = [httpx.Response(503), answer(DUPLICATE)]
 
     with pytest.raises(DuplicateRequestError) as raised:
-        client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"}, request_id="order-42")
+        client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"}, request_id="order-42")
 
     assert raised.value.probably_accepted is False
     assert "may have been accepted" in str(raised.value)
@@ -58,9 +58,9 @@ def test_a_multichannel_retry_refused_as_duplicate_is_probably_accepted(client: 
         client.send_multichannel_message(
             phone="0901888484",
             channels=["zalo", "sms"],
-            data=[
-                models.MultiChannelZnsLeg(temp_id="1", params=["1"], oaid="2"),
-                models.MultiChannelSmsLeg(content="x", sms_type="2", brandname="Brand"),
+            legs=[
+                models.MultiChannelZnsLeg(template_id="1", template_data=["1"], oa_id="2"),
+                models.MultiChannelSmsLeg(content="x", sms_type="2", brand_name="Brand"),
             ],
         )
 

@@ -45,7 +45,7 @@ def _table() -> list[dict[str, Any]]:
 
 
 def _send(client: Client) -> models.SendResponse:
-    return client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"})
+    return client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"})
 
 
 def test_every_family_of_the_table_has_its_class() -> None:
@@ -87,7 +87,7 @@ def test_an_api_error_carries_code_message_request_response_and_parsed_answer(cl
     assert error.operation == "send_zns_v6"
     assert isinstance(error.response, httpx.Response) and error.response.status_code == 200
     assert isinstance(error.request, httpx.Request) and error.request.url.path.endswith("/SendZaloMessage_V6/")
-    assert isinstance(error.parsed, models.SendResponse) and error.parsed.code_result == "789"
+    assert isinstance(error.parsed, models.SendResponse) and error.parsed.result_code == "789"
     assert "789" in str(error) and "TemplateId is not config" in str(error)
 
 
@@ -104,7 +104,7 @@ def test_without_error_message_the_table_text_is_used(client: Client, esms: Fake
     esms.default = answer({"CodeResponse": "101", "SMSID": "abc"})  # the vendor's 101 sample of GetSendStatus
 
     with pytest.raises(AuthorizationError) as raised:
-        client.get_send_status(ref_id="abc")
+        client.get_send_status(sms_id="abc")
 
     assert raised.value.message == "Authorize Failed"
 
@@ -120,7 +120,7 @@ def test_code_result_as_a_string_is_the_code_of_send_operations(client: Client, 
 def test_a_code_sent_as_a_number_where_the_spec_says_string_still_counts(client: Client, esms: FakeEsms) -> None:
     esms.script = [answer({"CodeResult": 100, "SMSID": "abc"}), answer({"CodeResult": 101})]
 
-    assert _send(client).code_result == "100"
+    assert _send(client).result_code == "100"
     with pytest.raises(AuthorizationError) as raised:
         _send(client)
     assert raised.value.code == "101"
@@ -137,7 +137,7 @@ def test_code_response_is_the_code_of_get_balance_and_get_send_status(client: Cl
     with pytest.raises(AuthorizationError):
         client.get_balance()
     with pytest.raises(NotFoundError):
-        client.get_send_status(ref_id="abc")
+        client.get_send_status(sms_id="abc")
     assert client.get_balance().balance == 125000
 
 
@@ -148,9 +148,9 @@ def test_code_as_a_json_number_is_the_code_of_get_callback_data(client: Client, 
     ]
 
     with pytest.raises(AuthorizationError) as raised:
-        client.get_callback_data(list_refid=["a"], oa_id="1")
+        client.get_callback_data(sms_ids=["a"], oa_id="1")
     assert (raised.value.code, raised.value.message) == ("101", "Authorize Failed")
-    assert client.get_callback_data(list_refid=["a"], oa_id="1").data_callback == []
+    assert client.get_callback_data(sms_ids=["a"], oa_id="1").data_callback == []
 
 
 def test_error_zero_is_success_and_other_numbers_raise_for_get_template_info(client: Client, esms: FakeEsms) -> None:
@@ -160,7 +160,7 @@ def test_error_zero_is_success_and_other_numbers_raise_for_get_template_info(cli
         answer({"Data": None, "Error": 789, "Message": "TemplateId is not config"}),
     ]
 
-    assert client.get_template_info(template_id="205644", oa_id="1").error == 0
+    assert client.get_template_info(template_id="205644", oa_id="1").result_code == 0
     with pytest.raises(AuthorizationError):
         client.get_template_info(template_id="205644", oa_id="1")
     with pytest.raises(TemplateError) as raised:
@@ -183,16 +183,16 @@ def test_bulk_item_failures_stay_in_detail(client: Client, esms: FakeEsms) -> No
         }
     )
 
-    result = client.send_zns_bulk(oaid="1", temp_id="2", data=[models.ZnsBulkItem(phone="0901888484", params=["1"])])
+    result = client.send_zns_bulk(oa_id="1", template_id="2", recipients=[models.ZnsBulkItem(phone="0901888484", template_data=["1"])])
 
-    assert [item.code_result for item in result.detail or []] == ["100", "108"]
+    assert [item.result_code for item in result.detail or []] == ["100", "108"]
 
 
 def test_a_bulk_request_refused_as_a_whole_raises(client: Client, esms: FakeEsms) -> None:
     esms.default = answer({"CodeResult": "687", "ErrorMessage": "More than 500 phone numbers in the request"})
 
     with pytest.raises(PayloadError) as raised:
-        client.send_zns_bulk(oaid="1", temp_id="2", data=[models.ZnsBulkItem(phone="0901888484", params=["1"])])
+        client.send_zns_bulk(oa_id="1", template_id="2", recipients=[models.ZnsBulkItem(phone="0901888484", template_data=["1"])])
 
     assert raised.value.code == "687"
 
@@ -221,7 +221,7 @@ def test_a_success_answer_that_breaks_the_schema_raises_invalid_response(client:
     esms.default = answer({"CodeResponse": "100", "SendStatus": 3})  # 3 is no SendStatus
 
     with pytest.raises(InvalidResponseError, match="SendStatusResponse"):
-        client.get_send_status(ref_id="abc")
+        client.get_send_status(sms_id="abc")
 
 
 def test_unknown_fields_in_an_answer_are_kept_not_refused(client: Client, esms: FakeEsms) -> None:

@@ -117,7 +117,7 @@ def _assert_decoded(report: DeliveryReport, decoded: dict[str, Any] | None) -> N
         assert info.data is None
     else:
         assert info.data is not None
-        assert info.data.model_dump(exclude_unset=True) == decoded["data"]
+        assert info.data.model_dump(by_alias=True, exclude_unset=True) == decoded["data"]
 
 
 def _assert_parameters(report: DeliveryReport, values: dict[str, Any]) -> None:
@@ -198,28 +198,28 @@ def test_the_query_strings_the_mock_sends_parse_back_to_the_same_values(
     report = parse_delivery_callback(query)
 
     delivered = recipient.outcome.kind == "delivered"
-    assert report.smsid == draft.smsid
-    assert report.type_id == type_id
+    assert report.sms_id == draft.smsid
+    assert report.sms_type == type_id
     assert report.send_status == (4 if recipient.outcome.kind == "rejected" else 5)
     assert (report.send_success, report.send_failed) == ((1, 0) if delivered else (0, 1))
     assert report.total_price == float(f"{recipient.price:.4f}")
     assert report.request_id == (draft.request_ids[0] if draft.request_ids else "")
-    assert report.phonenumber == recipient.recipient
+    assert report.recipient == recipient.recipient
     if type_id == TYPE_SMS:
-        assert report.telcoid == recipient.telcoid
+        assert report.carrier_id == recipient.telcoid
         assert report.decoded_error_info is None
         return
     error, message = zalo_result(recipient.outcome)
     info = report.decoded_error_info
     assert info is not None and (info.error, info.message) == (error, message)
-    assert report.oaid == (draft.oaid or "")
+    assert report.oa_id == (draft.oaid or "")
     if type_id in (TYPE_FOLLOWER, TYPE_JOURNEY):
         assert info.data is not None
-        assert (info.data.message_id, info.data.user_id) == (recipient.zalo_msg_id, recipient.recipient)
+        assert (info.data.zalo_message_id, info.data.user_id) == (recipient.zalo_msg_id, recipient.recipient)
         assert info.reported_at == format_vietnam(draft.final_at)
         return
-    assert report.tempid == (draft.template_id or "")
-    assert report.telcoid == (9 if by_uid else recipient.telcoid)
+    assert report.template_id == (draft.template_id or "")
+    assert report.carrier_id == (9 if by_uid else recipient.telcoid)
     assert info.reported_at is None
     if by_uid:
         assert info.data is not None

@@ -111,6 +111,6 @@ def test_every_request_the_demo_fixtures_allow_is_accepted_with_100(op: SpecOper
         _assert_sent_as_given(mock, op, wire)
         if isinstance(outcome, models.BulkSendResponse):
             # Every item fits the fixtures too, so every item is accepted with its own SMSID.
-            assert outcome.detail and all(item.code_result == "100" and item.smsid for item in outcome.detail)
+            assert outcome.detail and all(item.result_code == "100" and item.sms_id for item in outcome.detail)
 
     check()

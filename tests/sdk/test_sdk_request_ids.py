@@ -18,37 +18,37 @@ def _is_uuid4(value: object) -> bool:
 
 
 def _bulk_items(*phones: str) -> list[models.ZnsBulkItem]:
-    return [models.ZnsBulkItem(phone=phone, params=["123456"]) for phone in phones]
+    return [models.ZnsBulkItem(phone=phone, template_data=["123456"]) for phone in phones]
 
 
 def _legs(zns_request_id: str | None = None) -> list[models.MultiChannelZnsLeg | models.MultiChannelSmsLeg]:
     return [
-        models.MultiChannelZnsLeg(temp_id="205644", params=["1"], oaid="1", request_id=zns_request_id),
-        models.MultiChannelSmsLeg(content="1 is your code", sms_type="2", brandname="Brand"),
+        models.MultiChannelZnsLeg(template_id="205644", template_data=["1"], oa_id="1", request_id=zns_request_id),
+        models.MultiChannelSmsLeg(content="1 is your code", sms_type="2", brand_name="Brand"),
     ]
 
 
 def test_a_send_without_request_id_gets_a_uuid4(client: Client, esms: FakeEsms) -> None:
-    client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"})
+    client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"})
 
     assert _is_uuid4(json_body(esms.last)["RequestId"])
 
 
 def test_a_request_id_given_by_the_caller_is_kept(client: Client, esms: FakeEsms) -> None:
-    client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"}, request_id="order-42")
+    client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"}, request_id="order-42")
 
     assert json_body(esms.last)["RequestId"] == "order-42"
 
 
 def test_an_empty_request_id_counts_as_none(client: Client, esms: FakeEsms) -> None:
-    client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"}, request_id="")
+    client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"}, request_id="")
 
     assert _is_uuid4(json_body(esms.last)["RequestId"])
 
 
 def test_each_call_gets_its_own_request_id(client: Client, esms: FakeEsms) -> None:
     for _ in range(2):
-        client.send_follower_message_v4(oaid="1", user_id="2", content="hi")
+        client.send_follower_message_v4(oa_id="1", user_id="2", content="hi")
 
     first, second = (body["RequestId"] for body in esms.bodies())
     assert first != second
@@ -57,7 +57,7 @@ def test_each_call_gets_its_own_request_id(client: Client, esms: FakeEsms) -> No
 def test_every_bulk_item_and_the_bulk_request_get_a_request_id(client: Client, esms: FakeEsms) -> None:
     esms.default = answer({"CodeResult": "100", "Message": "Sucess", "TotalSuccess": 3, "TotalFail": 0})
 
-    client.send_zns_bulk(oaid="1", temp_id="2", data=_bulk_items("0901888481", "0901888482", "0901888483"))
+    client.send_zns_bulk(oa_id="1", template_id="2", recipients=_bulk_items("0901888481", "0901888482", "0901888483"))
 
     body = json_body(esms.last)
     ids = [body["RequestId"], *(item["RequestId"] for item in body["Data"])]
@@ -70,7 +70,7 @@ def test_a_bulk_item_request_id_given_by_the_caller_is_kept(client: Client, esms
     items = _bulk_items("0901888481", "0901888482")
     items[0].request_id = "mine-1"
 
-    client.send_zns_bulk(oaid="1", temp_id="2", data=items)
+    client.send_zns_bulk(oa_id="1", template_id="2", recipients=items)
 
     first, second = json_body(esms.last)["Data"]
     assert first["RequestId"] == "mine-1"
@@ -78,7 +78,7 @@ def test_a_bulk_item_request_id_given_by_the_caller_is_kept(client: Client, esms
 
 
 def test_both_multichannel_legs_get_their_own_request_id(client: Client, esms: FakeEsms) -> None:
-    client.send_multichannel_message(phone="0901888484", channels=["zalo", "sms"], data=_legs())
+    client.send_multichannel_message(phone="0901888484", channels=["zalo", "sms"], legs=_legs())
 
     zns_leg, sms_leg = json_body(esms.last)["Data"]
     assert _is_uuid4(zns_leg["RequestId"]) and _is_uuid4(sms_leg["RequestId"])
@@ -87,7 +87,7 @@ def test_both_multichannel_legs_get_their_own_request_id(client: Client, esms: F
 
 
 def test_a_multichannel_leg_request_id_given_by_the_caller_is_kept(client: Client, esms: FakeEsms) -> None:
-    client.send_multichannel_message(phone="0901888484", channels=["zalo", "sms"], data=_legs("zns-leg-7"))
+    client.send_multichannel_message(phone="0901888484", channels=["zalo", "sms"], legs=_legs("zns-leg-7"))
 
     zns_leg, sms_leg = json_body(esms.last)["Data"]
     assert zns_leg["RequestId"] == "zns-leg-7"
@@ -96,7 +96,7 @@ def test_a_multichannel_leg_request_id_given_by_the_caller_is_kept(client: Clien
 
 def test_an_operation_without_request_id_in_its_schema_sends_none(client: Client, esms: FakeEsms) -> None:
     client.get_balance()
-    client.send_auto_generated_otp(phone="0901888484", multi_channel_temp_id="12345", type_id="2")
+    client.send_auto_generated_otp(phone="0901888484", multichannel_template_id="12345", otp_mode="2")
 
     assert all("RequestId" not in body for body in esms.bodies())
 
@@ -104,7 +104,7 @@ def test_an_operation_without_request_id_in_its_schema_sends_none(client: Client
 def test_retry_reuses_the_generated_request_id(client: Client, esms: FakeEsms) -> None:
     esms.script = [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), answer(ACCEPTED)]
 
-    client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"})
+    client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"})
 
     ids = [body["RequestId"] for body in esms.bodies()]
     assert len(ids) == 3 and len(set(ids)) == 1
@@ -112,9 +112,9 @@ def test_retry_reuses_the_generated_request_id(client: Client, esms: FakeEsms) -
 
 def test_retry_resends_the_very_same_bulk_and_multichannel_bodies(client: Client, esms: FakeEsms) -> None:
     esms.script = [httpx.Response(503), answer({"CodeResult": "100"})]
-    client.send_zns_bulk(oaid="1", temp_id="2", data=_bulk_items("0901888481", "0901888482"))
+    client.send_zns_bulk(oa_id="1", template_id="2", recipients=_bulk_items("0901888481", "0901888482"))
     esms.script = [httpx.Response(502), answer(ACCEPTED)]
-    client.send_multichannel_message(phone="0901888484", channels=["zalo", "sms"], data=_legs())
+    client.send_multichannel_message(phone="0901888484", channels=["zalo", "sms"], legs=_legs())
 
     bulk_first, bulk_retry, multi_first, multi_retry = (r.content for r in esms.requests)
     assert bulk_first == bulk_retry

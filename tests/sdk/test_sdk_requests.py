@@ -71,21 +71,21 @@ def test_every_operation_decodes_the_success_answer_of_the_spec_into_its_respons
 
 
 def test_aliases_not_python_names_are_sent(client: Client, esms: FakeEsms) -> None:
-    client.send_zns_v6(oaid="4097311281936189049", phone="0901888484", temp_id="205644", temp_data={"otp": "1"})
+    client.send_zns_v6(oa_id="4097311281936189049", phone="0901888484", template_id="205644", template_data={"otp": "1"})
 
     body = json_body(esms.last)
     assert {"OAID", "Phone", "TempID", "TempData"} <= body.keys()
-    assert not {"oaid", "phone", "temp_id", "temp_data"} & body.keys()
+    assert not {"oa_id", "phone", "template_id", "template_data"} & body.keys()
 
 
 def test_defaults_the_caller_did_not_choose_are_not_sent(client: Client, esms: FakeEsms) -> None:
-    client.send_zns_v4(oaid="1", phone="0901888484", temp_id="2", params=["x"])
+    client.send_zns_v4(oa_id="1", phone="0901888484", template_id="2", template_data=["x"])
     client.send_multichannel_message(
         phone="0901888484",
         channels=["zalo", "sms"],
-        data=[
-            models.MultiChannelZnsLeg(temp_id="2", params=["x"], oaid="1"),
-            models.MultiChannelSmsLeg(content="x", sms_type="2", brandname="Brand"),
+        legs=[
+            models.MultiChannelZnsLeg(template_id="2", template_data=["x"], oa_id="1"),
+            models.MultiChannelSmsLeg(content="x", sms_type="2", brand_name="Brand"),
         ],
     )
 
@@ -96,7 +96,7 @@ def test_defaults_the_caller_did_not_choose_are_not_sent(client: Client, esms: F
 
 
 def test_a_default_the_caller_chose_explicitly_is_sent(client: Client, esms: FakeEsms) -> None:
-    client.send_zns_v4(oaid="1", phone="0901888484", temp_id="2", params=["x"], sandbox="0", is_journey=False)
+    client.send_zns_v4(oa_id="1", phone="0901888484", template_id="2", template_data=["x"], sandbox=False, is_journey=False)
 
     body = json_body(esms.last)
     assert body["Sandbox"] == "0"
@@ -104,7 +104,7 @@ def test_a_default_the_caller_chose_explicitly_is_sent(client: Client, esms: Fak
 
 
 def test_get_operations_send_everything_in_the_query_string(client: Client, esms: FakeEsms) -> None:
-    client.get_send_status(ref_id="abc")
+    client.get_send_status(sms_id="abc")
 
     request = esms.last
     assert request.method == "GET"
@@ -115,7 +115,7 @@ def test_get_operations_send_everything_in_the_query_string(client: Client, esms
 
 def test_the_form_operation_is_form_encoded(client: Client, esms: FakeEsms) -> None:
     client.send_full_content_form(
-        phone="0901888484", oaid="4097311281936189049", content="Đơn hàng ORD-001 đã xác nhận", smstype="25"
+        phone="0901888484", oa_id="4097311281936189049", content="Đơn hàng ORD-001 đã xác nhận", sms_type="25"
     )
 
     request = esms.last
@@ -127,7 +127,7 @@ def test_the_form_operation_is_form_encoded(client: Client, esms: FakeEsms) -> N
 
 
 def test_json_bodies_are_utf8_json(client: Client, esms: FakeEsms) -> None:
-    client.send_follower_message_v4(oaid="1", user_id="2", content="Cảm ơn bạn")
+    client.send_follower_message_v4(oa_id="1", user_id="2", content="Cảm ơn bạn")
 
     request = esms.last
     assert request.headers["content-type"] == "application/json"
@@ -136,7 +136,7 @@ def test_json_bodies_are_utf8_json(client: Client, esms: FakeEsms) -> None:
 
 def test_invalid_arguments_fail_before_anything_is_sent(client: Client, esms: FakeEsms) -> None:
     with pytest.raises(ValidationError):
-        client.send_zns_v6(oaid="1", phone="not a phone", temp_id="2", temp_data={"otp": "1"})
+        client.send_zns_v6(oa_id="1", phone="not a phone", template_id="2", template_data={"otp": "1"})
 
     assert esms.requests == []
 
@@ -186,8 +186,8 @@ def test_no_method_takes_credentials() -> None:
 
 
 def test_default_hosts_are_the_spec_servers(client: Client, esms: FakeEsms) -> None:
-    client.get_callback_data(list_refid=["a"], oa_id="1")
-    client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={})
+    client.get_callback_data(sms_ids=["a"], oa_id="1")
+    client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={})
 
     status_request, main_request = esms.requests
     assert str(status_request.url) == "https://status-sms.esms.vn/ZaloCallback/GetCallback"
@@ -197,7 +197,7 @@ def test_default_hosts_are_the_spec_servers(client: Client, esms: FakeEsms) -> N
 def test_a_base_url_alone_serves_both_hosts(make_client: Callable[..., Client], esms: FakeEsms) -> None:
     client = make_client(base_url="http://127.0.0.1:8099/")
 
-    client.get_callback_data(list_refid=["a"], oa_id="1")
+    client.get_callback_data(sms_ids=["a"], oa_id="1")
 
     assert str(esms.last.url) == "http://127.0.0.1:8099/ZaloCallback/GetCallback"
 
@@ -205,8 +205,8 @@ def test_a_base_url_alone_serves_both_hosts(make_client: Callable[..., Client], 
 def test_the_status_host_can_be_set_apart(make_client: Callable[..., Client], esms: FakeEsms) -> None:
     client = make_client(base_url="http://main.test", status_base_url="http://status.test")
 
-    client.get_callback_data(list_refid=["a"], oa_id="1")
-    client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={})
+    client.get_callback_data(sms_ids=["a"], oa_id="1")
+    client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={})
 
     assert [r.url.host for r in esms.requests] == ["status.test", "main.test"]
 
@@ -246,15 +246,19 @@ def test_the_client_closes_its_own_http_client_but_not_one_it_was_given(esms: Fa
 def test_constraints_of_aliased_scalar_types_still_apply(client: Client, esms: FakeEsms) -> None:
     # Params items are a type alias (TemplateParam: str, at most 2000 characters) in the models.
     with pytest.raises(ValidationError):
-        client.send_zns_v4(oaid="1", phone="0901888484", temp_id="2", params=["x" * 2001])
+        client.send_zns_v4(oa_id="1", phone="0901888484", template_id="2", template_data=["x" * 2001])
     with pytest.raises(ValidationError):
-        client.get_followers(oaid="1", offset=-1, count=50)
+        client.get_followers(oa_id="1", offset=-1, count=50)
 
     assert esms.requests == []
 
 
-def test_whole_numbers_may_be_given_as_numbers_or_digit_strings(client: Client, esms: FakeEsms) -> None:
-    client.get_followers(oaid="1", offset=0, count="50")
+def test_whole_numbers_are_ints_and_sent_as_json_numbers_where_the_wire_takes_either(
+    client: Client, esms: FakeEsms
+) -> None:
+    assert inspect.signature(Client.get_followers).parameters["count"].annotation == "int"
+
+    client.get_followers(oa_id="1", offset=0, count=50)
 
     body = json_body(esms.last)
-    assert (body["Offset"], body["Count"]) == (0, "50")
+    assert (body["Offset"], body["Count"]) == (0, 50)

@@ -18,7 +18,7 @@ from esms_zalo import (
 
 
 def _send(client: Client) -> object:
-    return client.send_zns_v6(oaid="1", phone="0901888484", temp_id="2", temp_data={"otp": "1"})
+    return client.send_zns_v6(oa_id="1", phone="0901888484", template_id="2", template_data={"otp": "1"})
 
 
 def test_a_connection_error_then_success_returns_the_answer(client: Client, esms: FakeEsms, sleeps: Sleeps) -> None:
@@ -26,7 +26,7 @@ def test_a_connection_error_then_success_returns_the_answer(client: Client, esms
 
     result = _send(client)
 
-    assert result.smsid == ACCEPTED["SMSID"]
+    assert result.sms_id == ACCEPTED["SMSID"]
     assert len(esms.requests) == 2
     assert len(sleeps.delays) == 1
 
@@ -35,14 +35,14 @@ def test_a_connection_error_then_success_returns_the_answer(client: Client, esms
 def test_a_5xx_then_success_returns_the_answer(status: int, client: Client, esms: FakeEsms, sleeps: Sleeps) -> None:
     esms.script = [httpx.Response(status, text="upstream trouble"), answer(ACCEPTED)]
 
-    assert _send(client).code_result == "100"
+    assert _send(client).result_code == "100"
     assert len(esms.requests) == 2
 
 
 def test_a_timeout_then_success_returns_the_answer(client: Client, esms: FakeEsms) -> None:
     esms.script = [httpx.ReadTimeout("slow"), answer(ACCEPTED)]
 
-    assert _send(client).code_result == "100"
+    assert _send(client).result_code == "100"
 
 
 def test_5xx_gives_up_after_max_retries(client: Client, esms: FakeEsms, sleeps: Sleeps) -> None:
@@ -116,7 +116,7 @@ def test_a_send_without_request_id_is_not_replayed_after_it_may_have_arrived(cli
     esms.default = httpx.ReadTimeout("slow")
 
     with pytest.raises(EsmsTimeoutError):
-        client.send_auto_generated_otp(phone="0901888484", multi_channel_temp_id="12345", type_id="2")
+        client.send_auto_generated_otp(phone="0901888484", multichannel_template_id="12345", otp_mode="2")
 
     assert len(esms.requests) == 1
 
@@ -124,7 +124,7 @@ def test_a_send_without_request_id_is_not_replayed_after_it_may_have_arrived(cli
 def test_a_send_without_request_id_is_retried_when_it_cannot_have_arrived(client: Client, esms: FakeEsms) -> None:
     esms.script = [httpx.ConnectError("refused"), answer(ACCEPTED)]
 
-    client.send_auto_generated_otp(phone="0901888484", multi_channel_temp_id="12345", type_id="2")
+    client.send_auto_generated_otp(phone="0901888484", multichannel_template_id="12345", otp_mode="2")
 
     assert len(esms.requests) == 2
 

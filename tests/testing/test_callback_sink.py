@@ -35,7 +35,7 @@ def test_the_sink_records_every_request_and_parses_delivery_reports(sink: Callba
     assert first.query["SendStatus"] == "5" and first.smsid == "abc"
     assert second.query["a"] == "1"  # the first value of a repeated parameter
     (report,) = sink.wait_for(smsid="abc", parse=True)
-    assert (report.smsid, report.send_status, report.decoded_error_info.error) == ("abc", 5, 0)
+    assert (report.sms_id, report.send_status, report.decoded_error_info.error) == ("abc", 5, 0)
     assert [r.smsid for r in sink.requests("xyz")] == ["xyz"]
     assert first.at <= second.at <= time.time()
     sink.clear()

@@ -96,20 +96,20 @@ def test_the_fixtures_send_track_and_reset_and_the_server_stops(inner: pytest.Py
             assert esms_mock.base_url.startswith("http://127.0.0.1:")
             assert (esms_mock.api_key, esms_mock.secret_key) == ("DEMO_API_KEY", "DEMO_SECRET_KEY")
             with esms_mock.client() as client:
-                sent = client.send_zns_v6(oaid=esms_mock.oaid, phone="0901888484", temp_id="205644",
-                                          temp_data={"otp": "123456"}, callback_url=esms_callback_sink.url)
-            assert sent.code_result == "100"
-            found = esms_mock.wait_for_message(lambda m: m["status"]["final"], smsid=sent.smsid)
+                sent = client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644",
+                                          template_data={"otp": "123456"}, callback_url=esms_callback_sink.url)
+            assert sent.result_code == "100"
+            found = esms_mock.wait_for_message(lambda m: m["status"]["final"], smsid=sent.sms_id)
             assert found["request"]["TempData"] == {"otp": "123456"}
             assert "SecretKey" not in found["request"]
-            assert esms_mock.messages(recipient="84901888484")[0]["smsid"] == sent.smsid
-            (report,) = esms_callback_sink.wait_for(smsid=sent.smsid, parse=True)
-            assert (report.smsid, report.send_status, report.send_success) == (sent.smsid, 5, 1)
+            assert esms_mock.messages(recipient="84901888484")[0]["smsid"] == sent.sms_id
+            (report,) = esms_callback_sink.wait_for(smsid=sent.sms_id, parse=True)
+            assert (report.sms_id, report.send_status, report.send_success) == (sent.sms_id, 5, 1)
             assert report.decoded_error_info.error == 0
-            callback = esms_mock.wait_for_callback(smsid=sent.smsid, state="delivered")
+            callback = esms_mock.wait_for_callback(smsid=sent.sms_id, state="delivered")
             assert callback["attempt_count"] == 1
-            assert esms_mock.callbacks(smsid=sent.smsid)[0]["state"] == "delivered"
-            assert esms_mock.message(sent.smsid)["recipients"][0]["timeline"][-1]["reached"] is True
+            assert esms_mock.callbacks(smsid=sent.sms_id)[0]["state"] == "delivered"
+            assert esms_mock.message(sent.sms_id)["recipients"][0]["timeline"][-1]["reached"] is True
             esms_mock.add_scenario("get_balance", code="101", times=1)
             esms_mock.advance_clock(3600)
 
@@ -130,20 +130,20 @@ def test_the_fixtures_send_track_and_reset_and_the_server_stops(inner: pytest.Py
             esms_mock.add_scenario("send_zns_v6", match={"Phone": "0901888484"}, code="789", times=1)
             client = esms_mock.client()
             with pytest.raises(TemplateError):
-                client.send_zns_v6(oaid=esms_mock.oaid, phone="0901888484", temp_id="205644", temp_data={"otp": "1"})
+                client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644", template_data={"otp": "1"})
             assert esms_mock.scenarios()[0]["hits"] == 1
             assert esms_mock.add_scenario("*", http_status=503)["active"] is True
             assert esms_mock.remove_scenarios() == 2
             vietnam = timezone(timedelta(hours=7))
             tomorrow = datetime.fromtimestamp(esms_mock.clock()["now"] + 86400, vietnam)
-            sent = client.send_zns_v5(oaid=esms_mock.oaid, phone="0901888484", temp_id="205644",
-                                      temp_data=[{"key": "otp", "value": "2"}],
-                                      send_date=tomorrow.strftime("%Y-%m-%d %H:%M:%S"),
+            sent = client.send_zns_v5(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644",
+                                      template_data=[{"key": "otp", "value": "2"}],
+                                      send_at=tomorrow,
                                       callback_url=esms_callback_sink.url)
-            assert esms_mock.wait_for_callback(sent.smsid, state="pending")["attempt_count"] == 0
+            assert esms_mock.wait_for_callback(sent.sms_id, state="pending")["attempt_count"] == 0
             assert esms_callback_sink.received == []
             esms_mock.advance_clock(86400 + 1)
-            assert esms_callback_sink.wait_for(smsid=sent.smsid)[0].query["SendStatus"] == "5"
+            assert esms_callback_sink.wait_for(smsid=sent.sms_id)[0].query["SendStatus"] == "5"
             assert esms_mock.reset()["status"] == "reset"
             assert esms_mock.messages() == []
     ''')
@@ -319,35 +319,37 @@ def test_a_server_that_cannot_start_shows_its_log(inner: pytest.Pytester) -> Non
 # ============================================================================ failure messages
 def test_failure_messages_say_what_was_there_instead(inner: pytest.Pytester) -> None:
     inner.makepyfile(test_consumer='''
+        from datetime import datetime
+
         from recorder import record
 
         def test_callback_that_never_comes(esms_mock, esms_callback_sink):
             record(esms_mock)
             with esms_mock.client() as client:
-                sent = client.send_zns_v6(oaid=esms_mock.oaid, phone="0900000408", temp_id="205644",
-                                          temp_data={"otp": "1"}, callback_url=esms_callback_sink.url)
-            esms_mock.wait_for_callback(sent.smsid, timeout=0.3)
+                sent = client.send_zns_v6(oa_id=esms_mock.oaid, phone="0900000408", template_id="205644",
+                                          template_data={"otp": "1"}, callback_url=esms_callback_sink.url)
+            esms_mock.wait_for_callback(sent.sms_id, timeout=0.3)
 
         def test_callback_to_nowhere(esms_mock):
             with esms_mock.client() as client:
-                sent = client.send_zns_v6(oaid=esms_mock.oaid, phone="0901888484", temp_id="205644",
-                                          temp_data={"otp": "1"}, callback_url="http://127.0.0.1:9/closed")
-            esms_mock.wait_for_callback(sent.smsid, timeout=1.0)
+                sent = client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644",
+                                          template_data={"otp": "1"}, callback_url="http://127.0.0.1:9/closed")
+            esms_mock.wait_for_callback(sent.sms_id, timeout=1.0)
 
         def test_sink_waits_in_vain(esms_callback_sink):
             esms_callback_sink.wait_for(2, smsid="NOPE", timeout=0.2)
 
         def test_message_that_was_not_sent(esms_mock):
             with esms_mock.client() as client:
-                client.send_zns_v6(oaid=esms_mock.oaid, phone="0901888484", temp_id="205644", temp_data={"otp": "1"})
+                client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644", template_data={"otp": "1"})
             esms_mock.wait_for_message(recipient="0911111111", timeout=0.2)
 
         def test_scheduled_callback(esms_mock, esms_callback_sink):
             with esms_mock.client() as client:
-                sent = client.send_zns_v6(oaid=esms_mock.oaid, phone="0901888484", temp_id="205644",
-                                          temp_data={"otp": "1"}, send_date="2099-12-31 23:59:00",
+                sent = client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644",
+                                          template_data={"otp": "1"}, send_at=datetime(2099, 12, 31, 23, 59),
                                           callback_url=esms_callback_sink.url)
-            esms_mock.wait_for_callback(sent.smsid, timeout=0.2)
+            esms_mock.wait_for_callback(sent.sms_id, timeout=0.2)
 
         def test_invalid_scenario(esms_mock):
             esms_mock.add_scenario("send_zns", code="7x9")

@@ -6,7 +6,7 @@
   (`send_zns_v5` with `SendDate`).
 * `OtpService.record_callback(query)` reads eSMS's delivery report (the GET to our CallbackUrl)
   and records the delivery status per SMSID.
-* `create_app(service)`: the HTTP face, with Flask: `POST /otp`, `GET /otp/<smsid>` and the
+* `create_app(service)`: the HTTP face, with Flask: `POST /otp`, `GET /otp/<sms_id>` and the
   callback endpoint `GET /esms/callback`.
 
 Nothing here knows about the mock: the base URL, keys and CallbackUrl come from `Settings`
@@ -26,14 +26,14 @@ from typing import Any
 from esms_zalo import CallbackParseError, Client, EsmsApiError, EsmsError, TemplateError, parse_delivery_callback
 from flask import Flask, jsonify, request
 
-VIETNAM = timezone(timedelta(hours=7))  # eSMS reads SendDate as Vietnam time
+VIETNAM = timezone(timedelta(hours=7))  # the appointment time is written in Vietnam time
 
 
 @dataclass(frozen=True)
 class Settings:
     api_key: str
     secret_key: str
-    oaid: str
+    oa_id: str
     otp_template_id: str
     reminder_template_id: str | None = None
     callback_url: str | None = None
@@ -44,7 +44,7 @@ class Settings:
         return cls(
             api_key=os.environ["ESMS_API_KEY"],
             secret_key=os.environ["ESMS_SECRET_KEY"],
-            oaid=os.environ["ESMS_OAID"],
+            oa_id=os.environ["ESMS_OA_ID"],
             otp_template_id=os.environ["ESMS_OTP_TEMPLATE_ID"],
             reminder_template_id=os.environ.get("ESMS_REMINDER_TEMPLATE_ID"),
             callback_url=os.environ.get("ESMS_CALLBACK_URL"),
@@ -56,7 +56,7 @@ class Settings:
 class Delivery:
     """What we know about one message. `status`: scheduled, sent, delivered, failed or rejected."""
 
-    smsid: str
+    sms_id: str
     phone: str
     status: str
     error_code: int | None = None
@@ -91,8 +91,8 @@ class OtpService:
         code = self._new_code()
         try:
             sent = self._client.send_zns_v6(
-                oaid=self.settings.oaid, phone=phone, temp_id=self.settings.otp_template_id,
-                temp_data={"otp": code}, callback_url=self.settings.callback_url,
+                oa_id=self.settings.oa_id, phone=phone, template_id=self.settings.otp_template_id,
+                template_data={"otp": code}, callback_url=self.settings.callback_url,
             )
         except TemplateError as error:  # 789 and friends: our template or its data is wrong
             raise OtpError("template", error.message, error.code) from error
@@ -102,7 +102,7 @@ class OtpService:
             raise OtpError("unavailable", str(error)) from error
         with self._lock:
             self._codes[phone] = code
-        return self._remember(Delivery(str(sent.smsid), phone, "sent"))
+        return self._remember(Delivery(str(sent.sms_id), phone, "sent"))
 
     def verify_otp(self, phone: str, code: str) -> bool:
         with self._lock:
@@ -114,16 +114,16 @@ class OtpService:
         when = at.astimezone(VIETNAM)
         try:
             sent = self._client.send_zns_v5(
-                oaid=self.settings.oaid, phone=phone, temp_id=self.settings.reminder_template_id,
-                temp_data=[{"key": "customer_name", "value": name},
-                           {"key": "appointment_time", "value": when.strftime("%H:%M %d/%m/%Y")}],
-                send_date=when.strftime("%Y-%m-%d %H:%M:%S"), callback_url=self.settings.callback_url,
+                oa_id=self.settings.oa_id, phone=phone, template_id=self.settings.reminder_template_id,
+                template_data=[{"key": "customer_name", "value": name},
+                               {"key": "appointment_time", "value": when.strftime("%H:%M %d/%m/%Y")}],
+                send_at=at, callback_url=self.settings.callback_url,  # the SDK writes it in Vietnam time
             )
         except TemplateError as error:
             raise OtpError("template", error.message, error.code) from error
         except EsmsApiError as error:
             raise OtpError("refused", error.message, error.code) from error
-        return self._remember(Delivery(str(sent.smsid), phone, "scheduled"))
+        return self._remember(Delivery(str(sent.sms_id), phone, "scheduled"))
 
     # ------------------------------------------------------------------ delivery reports
     def record_callback(self, query: str | Mapping[str, Any]) -> Delivery:
@@ -139,22 +139,22 @@ class OtpService:
         else:
             status = "sent"
         with self._lock:
-            known = self._deliveries.get(report.smsid) or Delivery(report.smsid, report.phonenumber or "", "sent")
+            known = self._deliveries.get(report.sms_id) or Delivery(report.sms_id, report.recipient or "", "sent")
             delivery = replace(known, status=status,
                                error_code=info.error if info and info.error else None,
                                error=info.message if info and info.error else None)
-            self._deliveries[report.smsid] = delivery
+            self._deliveries[report.sms_id] = delivery
         return delivery
 
-    def delivery(self, smsid: str) -> Delivery | None:
+    def delivery(self, sms_id: str) -> Delivery | None:
         with self._lock:
-            return self._deliveries.get(smsid)
+            return self._deliveries.get(sms_id)
 
     def _remember(self, delivery: Delivery) -> Delivery:
         with self._lock:
             # A callback may have been recorded already: keep what it said.
-            self._deliveries.setdefault(delivery.smsid, delivery)
-            return self._deliveries[delivery.smsid]
+            self._deliveries.setdefault(delivery.sms_id, delivery)
+            return self._deliveries[delivery.sms_id]
 
 
 def create_app(service: OtpService) -> Flask:
@@ -170,14 +170,14 @@ def create_app(service: OtpService) -> Flask:
         except OtpError as error:
             status = {"template": 422, "refused": 422}.get(error.reason, 503)
             return jsonify(error=f"{error.reason}_error", code=error.code, message=error.message), status
-        return jsonify(smsid=delivery.smsid, status=delivery.status), 202
+        return jsonify(sms_id=delivery.sms_id, status=delivery.status), 202
 
-    @app.get("/otp/<smsid>")
-    def otp_status(smsid: str) -> Any:
-        delivery = service.delivery(smsid)
+    @app.get("/otp/<sms_id>")
+    def otp_status(sms_id: str) -> Any:
+        delivery = service.delivery(sms_id)
         if delivery is None:
-            return jsonify(error="unknown_smsid"), 404
-        return jsonify(smsid=delivery.smsid, phone=delivery.phone, status=delivery.status,
+            return jsonify(error="unknown_sms_id"), 404
+        return jsonify(sms_id=delivery.sms_id, phone=delivery.phone, status=delivery.status,
                        error_code=delivery.error_code, error=delivery.error)
 
     @app.get("/esms/callback")

@@ -43,7 +43,7 @@ def otp_app(esms_mock, esms_callback_sink) -> Iterator[OtpApp]:
         base_url=esms_mock.base_url,
         api_key=esms_mock.api_key,
         secret_key=esms_mock.secret_key,
-        oaid=esms_mock.oaid,
+        oa_id=esms_mock.oaid,
         otp_template_id=OTP_TEMPLATE,
         reminder_template_id=REMINDER_TEMPLATE,
         callback_url=esms_callback_sink.url,

@@ -16,19 +16,19 @@ def test_otp_is_sent_delivered_and_recorded(otp_app, esms_mock, esms_callback_si
     answer = otp_app.web.post("/otp", json={"phone": PHONE})
 
     assert answer.status_code == 202, answer.get_json()
-    smsid = answer.get_json()["smsid"]
+    sms_id = answer.get_json()["sms_id"]
     # What eSMS received: our OA, our template and the code we keep for verification.
-    sent = esms_mock.message(smsid)
+    sent = esms_mock.message(sms_id)
     assert sent["operation"] == "send_zns_v6"
     assert sent["request"]["OAID"] == esms_mock.oaid
     assert sent["request"]["TempID"] == "300001"
     assert sent["request"]["CallbackUrl"] == esms_callback_sink.url
     assert otp_app.service.verify_otp(PHONE, sent["request"]["TempData"]["otp"])
     # eSMS reports the delivery to our CallbackUrl; the app records it.
-    (report,) = esms_callback_sink.wait_for(smsid=smsid, parse=True)
+    (report,) = esms_callback_sink.wait_for(smsid=sms_id, parse=True)
     assert report.send_status == 5 and report.send_success == 1
-    assert esms_mock.wait_for_callback(smsid, state="delivered")["attempt_count"] == 1
-    assert otp_app.web.get(f"/otp/{smsid}").get_json()["status"] == "delivered"
+    assert esms_mock.wait_for_callback(sms_id, state="delivered")["attempt_count"] == 1
+    assert otp_app.web.get(f"/otp/{sms_id}").get_json()["status"] == "delivered"
 
 
 def test_a_template_error_is_reported_and_nothing_is_sent(otp_app, esms_mock):
@@ -47,9 +47,9 @@ def test_a_delivery_failure_is_recorded(otp_app, esms_mock, esms_callback_sink):
     answer = otp_app.web.post("/otp", json={"phone": INACTIVE_ZALO_USER})
 
     assert answer.status_code == 202  # eSMS accepts it: the failure comes later, in the callback
-    smsid = answer.get_json()["smsid"]
-    esms_callback_sink.wait_for(smsid=smsid)
-    status = otp_app.web.get(f"/otp/{smsid}").get_json()
+    sms_id = answer.get_json()["sms_id"]
+    esms_callback_sink.wait_for(smsid=sms_id)
+    status = otp_app.web.get(f"/otp/{sms_id}").get_json()
     assert status["status"] == "failed"
     assert status["error_code"] == -114
     assert "inactive" in status["error"]
@@ -59,25 +59,25 @@ def test_a_scheduled_reminder_goes_out_when_its_time_comes(otp_app, esms_mock, e
     now = datetime.fromtimestamp(esms_mock.clock()["now"], timezone.utc)
     delivery = otp_app.service.schedule_reminder(PHONE, now + timedelta(hours=2), name="Lan")
 
-    message = esms_mock.message(delivery.smsid)
+    message = esms_mock.message(delivery.sms_id)
     assert message["operation"] == "send_zns_v5"
     assert message["status"]["final"] is False
-    assert esms_mock.callbacks(smsid=delivery.smsid, state="pending")  # due in two hours
-    assert otp_app.service.delivery(delivery.smsid).status == "scheduled"
+    assert esms_mock.callbacks(smsid=delivery.sms_id, state="pending")  # due in two hours
+    assert otp_app.service.delivery(delivery.sms_id).status == "scheduled"
 
     esms_mock.advance_clock(2 * 3600 + 1)
 
-    esms_callback_sink.wait_for(smsid=delivery.smsid)
-    assert otp_app.service.delivery(delivery.smsid).status == "delivered"
-    assert esms_mock.message(delivery.smsid)["status"]["final"] is True
+    esms_callback_sink.wait_for(smsid=delivery.sms_id)
+    assert otp_app.service.delivery(delivery.sms_id).status == "delivered"
+    assert esms_mock.message(delivery.sms_id)["status"]["final"] is True
 
 
 def test_a_callback_our_endpoint_fails_is_sent_again(otp_app, esms_mock, esms_callback_sink):
     esms_callback_sink.fail_next(1, status=503)  # our endpoint is down for the first attempt
 
-    smsid = otp_app.web.post("/otp", json={"phone": PHONE}).get_json()["smsid"]
+    sms_id = otp_app.web.post("/otp", json={"phone": PHONE}).get_json()["sms_id"]
 
-    first, second = esms_callback_sink.wait_for(2, smsid=smsid)
+    first, second = esms_callback_sink.wait_for(2, smsid=sms_id)
     assert (first.status, second.status) == (503, 200)
-    assert esms_mock.wait_for_callback(smsid)["attempt_count"] == 2
-    assert otp_app.service.delivery(smsid).status == "delivered"
+    assert esms_mock.wait_for_callback(sms_id)["attempt_count"] == 2
+    assert otp_app.service.delivery(sms_id).status == "delivered"
