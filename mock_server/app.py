@@ -10,6 +10,8 @@ import orjson
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from mock_server import internal_error
+from mock_server.control import discovery
 from mock_server.control import routes as control
 from mock_server.esms.api import JSON_MIMETYPE
 from mock_server.config import MockConfig
@@ -38,18 +40,24 @@ def control_plane(state: MockState) -> Flask:
 
 def attach_control_plane(app: Flask, state: MockState) -> None:
     app.config["MAX_CONTENT_LENGTH"] = state.config.max_body_bytes
+    # OPTIONS is answered like any other method a path does not have (JSON 405 with Allow), not
+    # with Flask's automatic empty 200: the mock serves no CORS preflight. Set before any route.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["esms_mock"] = state
     for rule, methods in state.api.routes.items():
         # Registered so that Flask answers 405 (with Allow) for the other methods of these paths.
         app.add_url_rule(rule, endpoint=rule, view_func=_not_reached, methods=sorted(methods))
     app.register_blueprint(control.blueprint(state))
+    app.register_blueprint(discovery.blueprint(lambda body, status=200: _json(status, body)), url_prefix=CONTROL_PREFIX)
+    app.add_url_rule("/", endpoint="index", view_func=lambda: _json(200, discovery.index()), methods=["GET"])
     app.before_request(state.ensure_dispatcher)
     _error_handlers(app)
 
 
 def _not_reached() -> Response:  # pragma: no cover - EsmsApi answers these routes before Flask
-    return _json(400, {"error": "Mock internal error", "message": "routed to Flask by mistake"})
+    log.error("event=internal_error path=%s routed to Flask by mistake", request.path)
+    return _json(internal_error.STATUS, internal_error.body())
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -78,7 +86,6 @@ def _error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
-        # A bug in the mock. Never a 5xx or a traceback on the wire: the details go to the log.
+        # A bug in the mock: an honest 500; the traceback goes to the log, never on the wire.
         log.exception("event=internal_error path=%s", request.path)
-        return _json(400, {"error": "Mock internal error",
-                           "message": f"The mock failed on this request ({type(error).__name__}); the server log has the details."})
+        return _json(internal_error.STATUS, internal_error.body())

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
+import sqlite3
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from mock_server.esms.callbacks import CallbackSettings
 from mock_server.config import MockConfig
-from mock_server.store.fixtures import DEMO_FIXTURES_PATH, FixtureError
+from mock_server import startup
+from mock_server.startup import OneLineArgumentParser, count_at_least_one, port_number, seconds_not_negative
 from mock_server.store import StoreError
+from mock_server.store.fixtures import FixtureError
+
+DEMO_CREDENTIALS = ("DEMO_API_KEY", "DEMO_SECRET_KEY")  # in demo_fixtures.yaml
 
 DESCRIPTION = """\
 An offline, stateful stand-in for the eSMS.vn Zalo API: answers every operation of
@@ -26,29 +34,44 @@ examples:
   esms-mock serve --fixtures my.yaml       your accounts, OAs and templates
   esms-mock serve --db /tmp/esms.sqlite3   keep state in that file (kept across restarts)
 
-The control plane (journal, scenarios, clock, reset) is under /_mock/; see
-spec/mock-control.openapi.yaml.
+fixtures and the database:
+  Without --fixtures a new database serves the demo data, and an existing one the fixtures
+  stored in it. --fixtures FILE replaces the stored fixtures and resets every balance to the
+  file's value; the journal (messages, callbacks, RequestIds, quota use) is kept. To start
+  from nothing as well, use --temporary or POST /_mock/reset.
+
+  One server per database: a second server on the same --db is refused, naming the first
+  one's PID. Servers started with --share-db share it on purpose (one state, one journal);
+  then --fixtures is refused while another server uses the database, so that it never
+  replaces what a running server serves (use PUT /_mock/fixtures instead).
+
+The control plane (journal, scenarios, clock, reset) is under /_mock/; GET / lists it, and
+/_mock/openapi/mock-control.yaml is its spec.
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="esms-mock", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineArgumentParser(prog="esms-mock", description=DESCRIPTION,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineArgumentParser)
     serve = commands.add_parser("serve", help="serve the mock over HTTP", description=DESCRIPTION,
                                 epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=port_number, default=8080, help="port to listen on, 1-65535 (default: %(default)s)")
     serve.add_argument("--db", default=None, metavar="PATH",
                        help="SQLite file holding all state (default: esms-mock.sqlite3 in the current directory)")
     serve.add_argument("--fixtures", default=None, metavar="FILE",
-                       help="YAML or JSON fixtures to load at start (default: the stored ones, or the demo data)")
-    serve.add_argument("--workers", type=int, default=2, help="worker processes (default: %(default)s)")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default: %(default)s)")
-    serve.add_argument("--delivery-delay", type=float, default=1.0, metavar="SECONDS",
-                       help="time from acceptance to the final delivery state (default: %(default)s)")
-    serve.add_argument("--callback-attempts", type=int, default=5, metavar="N",
+                       help="YAML or JSON fixtures to load at start: they replace the stored ones and reset "
+                            "balances to the file's values; the journal is kept (default: the stored "
+                            "fixtures, or the demo data in a new database)")
+    serve.add_argument("--share-db", action="store_true",
+                       help="let other servers started with --share-db use the same --db (refused by default)")
+    serve.add_argument("--workers", type=count_at_least_one, default=2, help="worker processes (default: %(default)s)")
+    serve.add_argument("--threads", type=count_at_least_one, default=4, help="threads per worker (default: %(default)s)")
+    serve.add_argument("--delivery-delay", type=seconds_not_negative, default=1.0, metavar="SECONDS",
+                       help="time from acceptance to the final delivery state, 0-86400 (default: %(default)s)")
+    serve.add_argument("--callback-attempts", type=count_at_least_one, default=5, metavar="N",
                        help="attempts per callback before giving up (default: %(default)s)")
     serve.add_argument("--allow-callback-host", action="store_true",
                        help="also call CallbackUrls that are not on this machine (default: loopback only)")
@@ -61,10 +84,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  description=verify_command.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     verify_command.add_arguments(verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "verify":
+        from mock_server.testing import verify as verify_command
+
         return verify_command.run_from_args(args)
     parser.print_help()
     return 2
@@ -93,43 +123,86 @@ def _serve(args: argparse.Namespace) -> int:
     for name in ("_granian", "granian", "granian.server"):
         logging.getLogger(name).addFilter(_QuietScenarioDrops())
     temporary = tempfile.TemporaryDirectory(prefix="esms-mock-") if args.temporary else None
-    db = Path(temporary.name) / "esms-mock.sqlite3" if temporary else Path(args.db or "esms-mock.sqlite3")
+    try:
+        code, served = _serve_on(args, Path(temporary.name) / "esms-mock.sqlite3" if temporary
+                                 else Path(args.db or "esms-mock.sqlite3"))
+    finally:
+        if temporary:
+            temporary.cleanup()
+    if served:
+        # The server has stopped its workers. Granian leaves a watcher thread per worker that is
+        # not a daemon and held the interpreter's exit for over a second after Ctrl-C; nothing is
+        # left to clean up, so end now.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
+    """(exit code, whether it served): the start-up checks, then serving until interrupted."""
     config = MockConfig(
         db_path=db,
         fixtures_path=args.fixtures,
         delivery_delay=args.delivery_delay,
         callbacks=CallbackSettings(max_attempts=args.callback_attempts, allow_any_host=args.allow_callback_host),
     )
+    # Every check before the first byte is served; the claims are held until the process ends
+    # (the forked workers inherit them).
+    try:
+        startup.check_host(args.host, args.port)
+        if args.fixtures is not None:
+            startup.check_fixtures_file(args.fixtures)
+        database = startup.claim_database(db, share=args.share_db, loads_fixtures=args.fixtures is not None)
+        startup.check_database_opens(db)
+        port = startup.claim_port(args.host, args.port)
+    except startup.StartupError as exc:
+        return startup.fail(str(exc)), False
     from mock_server.server import build_served_app, serve_forever  # after logging is set up
 
     try:
         state = build_served_app(config)
-    except (FixtureError, StoreError, OSError) as exc:
-        print(f"esms-mock: cannot start: {exc}", file=sys.stderr)
-        return 2
+    except (FixtureError, StoreError, OSError, sqlite3.Error, RecursionError) as exc:
+        return startup.fail(startup.one_line(exc)), False
+    serves_demo = state.fixtures_source == "demo" or state.store.fixtures().account(*DEMO_CREDENTIALS) is not None
+    source = {"file": f"from {args.fixtures}", "demo": "the demo data",
+              "stored": f"stored in {db}" + (" (the demo data)" if serves_demo else "")}[state.fixtures_source]
     state.store.close()  # never carry an open SQLite connection across the workers' fork
-    base_url = f"http://{args.host}:{args.port}"
+    base_url = f"http://{startup.local_address(args.host)}:{args.port}"
+
+    def when_listening() -> None:
+        # Called by the server once the port accepts connections; the banner waits until the
+        # answer comes from this very process.
+        startup.wait_until_this_instance_answers(
+            args.host, args.port, config.instance_id,
+            on_ready=lambda: _banner(base_url, db, source, serves_demo),
+            on_other=_stop_because)
+
     try:
         serve_forever(state.api, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
-                      on_ready=lambda: _banner(base_url, db, args.fixtures))
+                      on_ready=lambda: threading.Thread(target=when_listening, daemon=True).start())
     finally:
-        if temporary:
-            temporary.cleanup()
-    return 0
+        port.release()
+        database.release()
+    return 0, True
 
 
-def _banner(base_url: str, db: Path, fixtures: str | None) -> None:
-    source = fixtures or f"stored, or the demo data ({DEMO_FIXTURES_PATH.name})"
-    print(
-        f"esms-mock ready on {base_url}  (database {db}, fixtures {source})\n"
-        f"  demo credentials: ApiKey=DEMO_API_KEY SecretKey=DEMO_SECRET_KEY, OAID 4097311281936189049, template 205644 {{otp}}\n"
-        f"  try: curl -s {base_url}/MainService.svc/json/GetBalance_json -d '{{\"ApiKey\":\"DEMO_API_KEY\",\"SecretKey\":\"DEMO_SECRET_KEY\"}}'\n"
-        f"  control plane: {base_url}/_mock/health, /_mock/messages, /_mock/callbacks, /_mock/scenarios, /_mock/clock\n"
-        f"  stop with Ctrl-C",
-        flush=True,
-    )
+def _stop_because(reason: str) -> None:
+    print(f"esms-mock: stopping: {reason}", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _banner(base_url: str, db: Path, source: str, serves_demo: bool) -> None:
+    lines = [f"esms-mock ready on {base_url}  (database {db}, fixtures {source})"]
+    if serves_demo:
+        lines += [
+            "  demo credentials: ApiKey=DEMO_API_KEY SecretKey=DEMO_SECRET_KEY, OAID 4097311281936189049, template 205644 {otp}",
+            f"  try: curl -s {base_url}/MainService.svc/json/GetBalance_json -d '{{\"ApiKey\":\"DEMO_API_KEY\",\"SecretKey\":\"DEMO_SECRET_KEY\"}}'",
+        ]
+    lines += [f"  control plane: {base_url}/_mock/ (health, messages, callbacks, scenarios, clock)",
+              "  stop with Ctrl-C"]
+    print("\n".join(lines), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,3 +19,5 @@ class MockConfig:
     max_body_bytes: int = 1_048_576
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
     start_dispatcher: bool = True  # tests of pure request handling may turn the background sender off
+    # Returned by /_mock/health, so that the CLI announces "ready" only when this very server answers.
+    instance_id: str = field(default_factory=lambda: secrets.token_hex(8))

@@ -26,6 +26,7 @@ import orjson
 from granian import Granian
 from granian.constants import Interfaces
 
+from mock_server import internal_error
 from mock_server.esms.api import JSON_MIMETYPE, WsgiApp
 from mock_server.config import MockConfig
 from mock_server.state import MockState, build_state
@@ -69,11 +70,10 @@ class LazyControlPlane:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
             app = self._app or self._load()
-        except Exception:  # a broken installation: still never a 5xx or a traceback on the wire
+        except Exception:  # a broken installation: an honest 500, the traceback in the log only
             log.exception("event=internal_error path=%s", environ.get("PATH_INFO", ""))
-            body = orjson.dumps({"error": "Mock internal error",
-                                 "message": "The control plane could not be loaded; the server log has the details."})
-            start_response("400 Bad Request", [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(body)))])
+            body = orjson.dumps(internal_error.body("loading the control plane"))
+            start_response(internal_error.STATUS_LINE, [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(body)))])
             return [body]
         return app(environ, start_response)
 

@@ -29,6 +29,7 @@ class MockState:
     api: EsmsApi
     scenarios: ScenarioBook
     dispatcher: Dispatcher
+    fixtures_source: str = "stored"  # what build_state served: "file", "stored" or "demo"
     _dispatcher_pid: int | None = None
 
     def ensure_dispatcher(self) -> None:
@@ -48,10 +49,13 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
     `fallback` answers whatever is not an eSMS operation: the control plane, 404 and 405."""
     spec = ApiSpec.load(config.spec_path)
     store = Store(config.db_path)
+    source = "stored"
     if config.fixtures_path is not None:
         store.load_fixtures(fixtures.read_document(config.fixtures_path))
+        source = "file"
     elif store.state()[1] == 0:  # a new database: serve the demo data
         store.load_fixtures(fixtures.read_document(fixtures.DEMO_FIXTURES_PATH))
+        source = "demo"
     else:
         try:  # stored by an earlier version, whose rules may have been looser: refuse now, not per request
             store.fixtures()
@@ -62,6 +66,6 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
     dispatcher = Dispatcher(store, config.callbacks)
     api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
                   config.max_body_bytes, fallback=fallback)
-    state = MockState(config, spec, store, api, scenarios, dispatcher)
+    state = MockState(config, spec, store, api, scenarios, dispatcher, source)
     api.on_request = state.ensure_dispatcher
     return state

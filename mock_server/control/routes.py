@@ -18,6 +18,7 @@ import yaml
 from flask import Blueprint, Request, Response, request
 
 from mock_server.control import journal
+from mock_server.store import document_limits
 from mock_server.store.fixtures import FixtureConflict
 from mock_server.esms.scenarios import Scenario
 
@@ -137,6 +138,7 @@ def blueprint(state: Any) -> Blueprint:
             "database": store.path,
             "fixtures_version": store.state()[1],
             "clock": journal.clock_json(offset, now),
+            "instance": state.config.instance_id,
         })
 
     # ------------------------------------------------------------------ fixtures
@@ -149,18 +151,28 @@ def blueprint(state: Any) -> Blueprint:
         raw = request.get_data(cache=False)
         if not raw.strip():
             raise BadRequest("the body is empty; send a Fixtures document as JSON or YAML", error="Malformed fixtures")
-        if request.mimetype in YAML_MIMETYPES:
-            try:
-                # Through JSON, as a JSON body would be: unquoted YAML dates become strings.
-                document = json.loads(json.dumps(yaml.safe_load(raw), default=str))
-            except (yaml.YAMLError, TypeError, ValueError) as exc:
-                raise BadRequest(f"the body is not valid YAML ({_yaml_problem(exc)})", error="Malformed fixtures") from None
-        else:
-            try:
-                document = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise BadRequest(f"the body is not valid JSON ({exc}); send application/yaml for YAML",
-                                 error="Malformed fixtures") from None
+        try:
+            if request.mimetype in YAML_MIMETYPES:
+                try:
+                    document_limits.check_yaml_nesting(raw)
+                    loaded_yaml = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+                    document_limits.check_tree(loaded_yaml)  # before JSON could expand YAML aliases
+                    # Through JSON, as a JSON body would be: unquoted YAML dates become strings.
+                    document = json.loads(json.dumps(loaded_yaml, default=str))
+                except (yaml.YAMLError, TypeError, ValueError) as exc:
+                    if isinstance(exc, document_limits.DocumentTooComplex):
+                        raise
+                    raise BadRequest(f"the body is not valid YAML ({_yaml_problem(exc)})",
+                                     error="Malformed fixtures") from None
+            else:
+                try:
+                    document = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    raise BadRequest(f"the body is not valid JSON ({exc}); send application/yaml for YAML",
+                                     error="Malformed fixtures") from None
+                document_limits.check_tree(document)
+        except document_limits.DocumentTooComplex as exc:
+            raise BadRequest(str(exc), error="Malformed fixtures") from None
         current = store.fixtures()
         document = journal.unmask_fixtures(document, current)
         try:

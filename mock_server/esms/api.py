@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from mock_server import internal_error
 from mock_server.esms.callbacks import Dispatcher
 from mock_server.esms.handlers import HANDLERS
 from mock_server.esms.handlers.common import Call
@@ -35,7 +36,7 @@ from mock_server.esms.validation import RequestValidator
 log = logging.getLogger("esms_mock.requests")
 
 JSON_MIMETYPE = "application/json"
-_STATUS_LINES = {200: "200 OK", 413: "413 Request Entity Too Large"}
+_STATUS_LINES = {200: "200 OK", 413: "413 Request Entity Too Large", internal_error.STATUS: internal_error.STATUS_LINE}
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -88,11 +89,10 @@ class EsmsApi:
             # client sees the connection end without a complete answer.
             start_response("200 OK", [("Content-Type", JSON_MIMETYPE), ("Content-Length", "64")])
             return _broken_body()
-        except Exception:  # a bug in the mock: never a 5xx or a traceback on the wire
+        except Exception:  # a bug in the mock: an honest 500, the traceback in the log and not on the wire
             log.exception("event=internal_error operation=%s", op.operation_id)
-            status, code = 400, "-"
-            body = {"error": "Mock internal error",
-                    "message": "The mock failed on this request; the server log has the details."}
+            status, code = internal_error.STATUS, "-"
+            body = internal_error.body()
         payload = orjson.dumps(body)
         start_response(_STATUS_LINES.get(status) or f"{status} {HTTPStatus(status).phrase}",
                        [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(payload)))])

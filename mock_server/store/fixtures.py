@@ -16,6 +16,7 @@ import yaml
 
 import esms_spec
 from mock_server.esms.phones import recipient_key
+from mock_server.store import document_limits
 from mock_server.esms.spec import to_json_schema
 
 CONTROL_SPEC_PATH = esms_spec.spec_path(esms_spec.CONTROL_SPEC)
@@ -178,7 +179,16 @@ def read_document(path: Path | str) -> dict[str, Any]:
     text = Path(path).read_text(encoding="utf-8")
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        document = json.loads(text) if str(path).endswith(".json") else yaml.load(text, Loader=loader)  # noqa: S506
+        if str(path).endswith(".json"):
+            document = json.loads(text)
+        else:
+            document_limits.check_yaml_nesting(text)
+            document = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        document_limits.check_tree(document)
+    except document_limits.DocumentTooComplex as exc:
+        raise FixtureError(f"{path}: {exc}") from None
+    except RecursionError:  # JSON nested deeper than the interpreter's recursion limit
+        raise FixtureError(f"{path}: {document_limits.DocumentTooComplex.__doc__}") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise FixtureError(f"{path}: not valid YAML or JSON: {exc}") from exc
     if document is None:

@@ -85,13 +85,14 @@ def test_a_database_whose_stored_fixtures_no_longer_pass_is_refused_at_start(tmp
         build_served_app(MockConfig(db_path=db, start_dispatcher=False))
 
 
-def test_a_control_plane_that_cannot_load_answers_json_not_a_server_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_control_plane_that_cannot_load_answers_an_honest_json_500(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     def broken(state: Any) -> Any:
         raise ImportError("flask is missing")
 
     monkeypatch.setattr("mock_server.app.control_plane", broken)
     state = build_served_app(MockConfig(db_path=tmp_path / "esms.sqlite3", start_dispatcher=False))
     status, answer = call(state.api, "GET", "/_mock/health")
-    assert status.startswith("400") and answer["error"] == "Mock internal error"
+    assert status == "500 Internal Server Error" and answer["error"] == "Internal error in the mock"
+    assert "Traceback" not in json.dumps(answer)
     status, answer = call(state.api, "POST", "/MainService.svc/json/GetBalance_json", CREDENTIALS)
     assert (status, answer["CodeResponse"]) == ("200 OK", "100")  # the eSMS operations are unaffected

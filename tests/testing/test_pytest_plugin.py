@@ -311,8 +311,8 @@ def test_a_server_that_cannot_start_shows_its_log(inner: pytest.Pytester) -> Non
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines([
         "E *the esms-mock server exited with status 2 before it was ready:",
-        "E *| esms-mock: cannot start: fixtures do not follow the Fixtures schema:",
-        "E *|   accounts/0: \"secret_key\" is a required property",
+        "E *| esms-mock: cannot start: the fixtures file *fixtures.json is not valid: "
+        "accounts/0: \"secret_key\" is a required property",
     ])
 
 

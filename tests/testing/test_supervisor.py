@@ -109,5 +109,5 @@ def test_a_server_that_cannot_start_is_one_error_with_its_log(tmp_path: Path) ->
         server.start()
     message = str(caught.value)
     assert message.startswith("the esms-mock server exited with status 2 before it was ready:")
-    assert '|   accounts/0: "secret_key" is a required property' in message
+    assert 'is not valid: accounts/0: "secret_key" is a required property' in message
     assert not server.running
