@@ -3,8 +3,9 @@
 Everything time-dependent (a recipient's SendStatus, a delivery timeline) is derived from the
 mock clock with `delivery.progress`, as the eSMS status operations derive it, so the journal and
 `GetSendStatus` tell the same story. Nothing here ever shows a SecretKey: the handlers store the
-request without it, and `scrub` removes any key named like it, and any known secret value,
-from whatever the control plane answers.
+request without it, and `scrub` masks any key named like it, any text that is an account's
+SecretKey (the store keeps only digests, so such text is recognised by its digest), and any
+secret of a document being loaded, in whatever the control plane answers.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from mock_server.store.clock import VIETNAM
 from mock_server.esms.delivery import FINISHED, HANDED_TO_CARRIER, REJECTED, WAITING, progress
 from mock_server.store.fixtures import Fixtures, Outcome
 from mock_server.esms.phones import hashed, recipient_key
-from mock_server.store import Store
+from mock_server.store import Store, secret_digest
 
-MASK = "********"
+MASK = secret_digest.MASK
 CALLBACK_STATES = ("pending", "delivered", "failed")
 STATUS_LABELS = {
     WAITING: "waiting",
@@ -41,11 +42,9 @@ def iso(at: float | None) -> str | None:
 
 
 # ---------------------------------------------------------------------- secrets
-def secrets_of(fixtures: Fixtures | None = None, document: Any = None) -> set[str]:
-    """Every secret_key value of the fixtures and of a (possibly invalid) fixtures document."""
-    found = {account.secret_key for account in fixtures.accounts} if fixtures is not None else set()
-    found.update(_secret_values(document))
-    return {secret for secret in found if len(secret) >= _MIN_SECRET_LENGTH and secret != MASK}
+def secrets_of(document: Any) -> set[str]:
+    """Every secret_key value of a (possibly invalid) fixtures document being loaded."""
+    return {secret for secret in _secret_values(document) if len(secret) >= _MIN_SECRET_LENGTH and secret != MASK}
 
 
 def _secret_values(node: Any) -> Iterable[str]:
@@ -60,14 +59,17 @@ def _secret_values(node: Any) -> Iterable[str]:
             yield from _secret_values(item)
 
 
-def scrub(node: Any, secrets: set[str]) -> Any:
-    """A copy of `node` with SecretKey-like fields masked and every known secret value masked."""
+def scrub(node: Any, secrets: set[str], fixtures: Fixtures | None = None) -> Any:
+    """A copy of `node` with SecretKey-like fields masked, any text holding one of `secrets` masked,
+    and any text that is the SecretKey of an account of `fixtures` masked."""
     if isinstance(node, dict):
-        return {key: MASK if isinstance(key, str) and key.lower() in _SECRET_FIELDS else scrub(value, secrets)
+        return {key: MASK if isinstance(key, str) and key.lower() in _SECRET_FIELDS else scrub(value, secrets, fixtures)
                 for key, value in node.items()}
     if isinstance(node, list):
-        return [scrub(item, secrets) for item in node]
-    if isinstance(node, str) and secrets:
+        return [scrub(item, secrets, fixtures) for item in node]
+    if isinstance(node, str):
+        if fixtures is not None and len(node) >= _MIN_SECRET_LENGTH and fixtures.is_a_secret(node):
+            return MASK
         for secret in secrets:
             if secret in node:
                 node = node.replace(secret, MASK)
@@ -75,22 +77,8 @@ def scrub(node: Any, secrets: set[str]) -> Any:
 
 
 def masked_fixtures(document: dict[str, Any]) -> dict[str, Any]:
-    """The fixtures document with every `secret_key` value shown as `********`."""
+    """The fixtures document with every `secret_key` (a digest) shown as `********`."""
     return scrub(document, set())  # type: ignore[no-any-return]
-
-
-def unmask_fixtures(document: Any, current: Fixtures) -> Any:
-    """Put back the current secret of an account whose `secret_key` is still `********`, so a
-    document read with GET /_mock/fixtures can be edited and PUT back as it is."""
-    if not isinstance(document, dict) or not isinstance(document.get("accounts"), list):
-        return document
-    known = {account.api_key: account.secret_key for account in current.accounts}
-    accounts = []
-    for account in document["accounts"]:
-        if isinstance(account, dict) and account.get("secret_key") == MASK and account.get("api_key") in known:
-            account = {**account, "secret_key": known[account["api_key"]]}
-        accounts.append(account)
-    return {**document, "accounts": accounts}
 
 
 def fixtures_summary(fixtures: Fixtures) -> dict[str, Any]:

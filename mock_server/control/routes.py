@@ -109,11 +109,8 @@ def blueprint(state: Any) -> Blueprint:
         offset = store.state()[0]
         return time.time() + offset, offset
 
-    def secrets() -> set[str]:
-        return journal.secrets_of(store.fixtures())
-
     def answer(body: Any, status: int = 200, extra_secrets: set[str] | None = None) -> Response:
-        return _json(journal.scrub(body, secrets() | (extra_secrets or set())), status)
+        return _json(journal.scrub(body, extra_secrets or set(), store.fixtures()), status)
 
     def changed() -> None:
         """Clock or scenarios changed: let due callbacks go out now."""
@@ -125,7 +122,7 @@ def blueprint(state: Any) -> Blueprint:
         body: dict[str, Any] = {"error": error.error, "message": error.message}
         if error.problems is not None:
             body["problems"] = error.problems
-        return _json(journal.scrub(body, secrets()), error.status)
+        return _json(journal.scrub(body, set(), store.fixtures()), error.status)
 
     # ------------------------------------------------------------------ health
     @bp.get("/health")
@@ -173,13 +170,11 @@ def blueprint(state: Any) -> Blueprint:
                 document_limits.check_tree(document)
         except document_limits.DocumentTooComplex as exc:
             raise BadRequest(str(exc), error="Malformed fixtures") from None
-        current = store.fixtures()
-        document = journal.unmask_fixtures(document, current)
         try:
             loaded = store.load_fixtures(document)
         except ValueError as exc:  # FixtureError, or a value the schema validator cannot read
             problems = list(getattr(exc, "problems", None) or _problems_from(str(exc)))
-            submitted = journal.secrets_of(None, document)
+            submitted = journal.secrets_of(document)
             conflict = isinstance(exc, FixtureConflict)
             body = {"error": "Conflicting fixtures" if conflict else "Invalid fixtures",
                     "message": "the fixtures were not loaded; the previous ones are kept", "problems": problems}

@@ -7,6 +7,7 @@ document into typed records with every default filled in.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 
 import esms_spec
 from mock_server.esms.phones import recipient_key
-from mock_server.store import document_limits
+from mock_server.store import document_limits, secret_digest
 from mock_server.esms.spec import to_json_schema
 
 CONTROL_SPEC_PATH = esms_spec.spec_path(esms_spec.CONTROL_SPEC)
@@ -98,7 +99,9 @@ class MultichannelTemplate:
 @dataclass(frozen=True)
 class Account:
     api_key: str
-    secret_key: str = field(repr=False)
+    # The SecretKey as the store keeps it: its keyed digest (mock_server.store.secret_digest). In a
+    # document that did not come from the store (a file being checked), the secret as written.
+    secret_digest: str = field(repr=False)
     balance: float
     user_id: int
     status: str
@@ -146,15 +149,24 @@ class Fixtures:
     accounts: tuple[Account, ...]
     recipients: dict[str, Outcome]
     prices: Prices
-    document: dict[str, Any]  # as loaded, for GET /_mock/fixtures
+    document: dict[str, Any]  # as stored (secrets as digests), for GET /_mock/fixtures
+    # How a SecretKey sent in a request becomes what `Account.secret_digest` holds.
+    digest: Callable[[str], str] = field(default=lambda secret: secret, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_key", {a.api_key: a for a in self.accounts})
         object.__setattr__(self, "_by_oa", {oaid: a for a in self.accounts for oaid in a.oas})
+        object.__setattr__(self, "_digests", frozenset(a.secret_digest for a in self.accounts))
 
     def account(self, api_key: str, secret_key: str) -> Account | None:
         found: Account | None = self._by_key.get(api_key)  # type: ignore[attr-defined]
-        return found if found is not None and found.secret_key == secret_key else None
+        if found is None or not secret_digest.matches(found.secret_digest, self.digest(secret_key)):
+            return None
+        return found
+
+    def is_a_secret(self, text: str) -> bool:
+        """Whether `text` is the SecretKey of an account (to mask it wherever it would be shown)."""
+        return self.digest(text) in self._digests  # type: ignore[attr-defined]
 
     def oa_owner(self, oaid: str) -> Account | None:
         """The account an OA is attached to, if any."""
@@ -198,7 +210,8 @@ def read_document(path: Path | str) -> dict[str, Any]:
     return document
 
 
-def parse(document: Any) -> Fixtures:
+def parse(document: Any, digest: Callable[[str], str] | None = None) -> Fixtures:
+    """Validate a document and build the typed fixtures; `digest` is the store's (see Fixtures.digest)."""
     errors = list(_schema_validator().iter_errors(document))
     if errors:
         lines = [f"{_where(document, e.instance_path)}: {e.message}" for e in errors[:10]]
@@ -208,7 +221,9 @@ def parse(document: Any) -> Fixtures:
         raise FixtureConflict("fixtures name the same thing twice:\n  " + "\n  ".join(conflicts), conflicts)
     accounts = tuple(_account(raw, index) for index, raw in enumerate(document.get("accounts", [])))
     recipients = {recipient_key(key): Outcome.parse(value) for key, value in document.get("recipients", {}).items()}
-    return Fixtures(accounts, recipients, Prices(**document.get("prices", {})), document)
+    prices = Prices(**document.get("prices", {}))
+    return Fixtures(accounts, recipients, prices, document) if digest is None else Fixtures(
+        accounts, recipients, prices, document, digest)
 
 
 def _conflicts(document: dict[str, Any]) -> list[str]:
@@ -258,7 +273,7 @@ def _where(document: Any, instance_path: Any) -> str:
 def _account(raw: dict[str, Any], index: int) -> Account:
     return Account(
         api_key=raw["api_key"],
-        secret_key=raw["secret_key"],
+        secret_digest=raw["secret_key"],
         balance=float(raw.get("balance", 1_000_000)),
         user_id=int(raw.get("user_id", 10001 + index)),
         status=raw.get("status", "active"),

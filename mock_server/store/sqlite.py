@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import orjson
 
 from mock_server.store import fixtures as fixtures_module
+from mock_server.store import secret_digest
 from mock_server.store.clock import DAY_SECONDS, vietnam_day
 from mock_server.store.fixtures import Fixtures
 
@@ -30,8 +31,9 @@ CREATE TABLE IF NOT EXISTS meta (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     clock_offset REAL NOT NULL DEFAULT 0,
     fixtures_version INTEGER NOT NULL DEFAULT 0,
-    fixtures_json TEXT NOT NULL DEFAULT '{}',
-    scenarios_version INTEGER NOT NULL DEFAULT 0
+    fixtures_json TEXT NOT NULL DEFAULT '{}',  -- every secret_key as its digest (store.secret_digest)
+    scenarios_version INTEGER NOT NULL DEFAULT 0,
+    secret_digest_key TEXT NOT NULL DEFAULT ''  -- this database's random key of the SecretKey digests
 );
 INSERT OR IGNORE INTO meta (id) VALUES (1);
 CREATE TABLE IF NOT EXISTS balances (api_key TEXT PRIMARY KEY, balance REAL NOT NULL);
@@ -100,7 +102,8 @@ CREATE TABLE IF NOT EXISTS scenarios (id INTEGER PRIMARY KEY, spec_json TEXT NOT
     created_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
 """
 
-SCHEMA_VERSION = 2  # PRAGMA user_version of a database this code can use
+SCHEMA_VERSION = 3  # PRAGMA user_version of a database this code can use
+MIGRATES_FROM = (2,)  # older versions it upgrades in place (2: SecretKeys stored in clear)
 
 JOURNAL_TABLES = ("messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
 REQUEST_ID_WINDOW = DAY_SECONDS
@@ -277,12 +280,24 @@ class Store:
         db = self.connection()
         db.execute("PRAGMA journal_mode=WAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION) or (
+        if version not in (0, SCHEMA_VERSION, *MIGRATES_FROM) or (
             version == 0 and db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages'").fetchone()[0]
         ):
             raise StoreError(f"{self.path} was made by another version of esms-mock (schema {version}, this one "
                              f"uses {SCHEMA_VERSION}); delete it or choose another --db")
+        if version == 2:
+            db.execute("ALTER TABLE meta ADD COLUMN secret_digest_key TEXT NOT NULL DEFAULT ''")
         db.executescript(SCHEMA)
+        db.execute("UPDATE meta SET secret_digest_key = ? WHERE secret_digest_key = ''", (secret_digest.new_key(),))
+        self._digest = secret_digest.SecretDigest(db.execute("SELECT secret_digest_key FROM meta").fetchone()[0])
+        if version == 2:  # its fixtures hold every secret_key in clear: keep only their digests
+            stored = json.loads(db.execute("SELECT fixtures_json FROM meta").fetchone()[0])
+            if stored.get("accounts"):
+                db.execute("UPDATE meta SET fixtures_json = ?", (json.dumps(
+                    secret_digest.with_digests(stored, self._digest, {}), ensure_ascii=False),))
+            # The clear secrets must not linger in free pages of the file, nor in the WAL.
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # ------------------------------------------------------------------ connections
@@ -390,17 +405,26 @@ class Store:
             return cached[1]
         with self._cache_lock:
             row = self.connection().execute("SELECT fixtures_version, fixtures_json FROM meta").fetchone()
-            parsed = fixtures_module.parse(json.loads(row[1]))
+            parsed = fixtures_module.parse(json.loads(row[1]), self._digest)
             self._fixtures_cache = (int(row[0]), parsed)
             return parsed
 
     def load_fixtures(self, document: dict[str, Any]) -> Fixtures:
-        """Replace the fixtures (validated first) and reset balances; the journal is kept."""
-        parsed = fixtures_module.parse(document)
+        """Replace the fixtures (validated first) and reset balances; the journal is kept.
+
+        Secrets are stored as digests; an account whose secret_key is `********` (as GET
+        /_mock/fixtures shows it) keeps the secret its api_key has now."""
+        fixtures_module.parse(document)  # the document as sent: refused before anything changes
+        try:
+            kept = {a.api_key: a.secret_digest for a in self.fixtures().accounts} if self.state()[1] else {}
+        except fixtures_module.FixtureError:  # stored by an older version under looser rules: replaced whole
+            kept = {}
+        stored = secret_digest.with_digests(document, self._digest, kept)
+        parsed = fixtures_module.parse(stored, self._digest)
         with self.transaction() as db:
             db.execute(
                 "UPDATE meta SET fixtures_json = ?, fixtures_version = fixtures_version + 1",
-                (json.dumps(document, ensure_ascii=False),),
+                (json.dumps(stored, ensure_ascii=False),),
             )
             db.execute("DELETE FROM balances")
             db.executemany(
