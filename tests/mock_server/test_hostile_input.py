@@ -386,3 +386,19 @@ def test_answer_problems_reports_what_it_must(shared_app):
     assert answer_problems("get_callback_data", fake(200, '{"Code": "100"}'))
     assert answer_problems("get_balance", fake(400, '{"CodeResponse": "101"}'))
     assert not answer_problems("get_balance", fake(200, '{"CodeResponse": "101", "Balance": 0, "ErrorMessage": "Authorize Failed"}'))
+
+
+# ---------------------------------------------------------------------------- the control plane
+CONTROL_WRITES = [("PUT", "/_mock/fixtures", "application/json"), ("PUT", "/_mock/fixtures", "application/yaml"),
+                  ("POST", "/_mock/scenarios", "application/json"), ("POST", "/_mock/clock/advance", "application/json")]
+
+
+@pytest.mark.parametrize(("method", "path", "content_type"), CONTROL_WRITES, ids=lambda value: str(value))
+@pytest.mark.parametrize("name", sorted(RAW_BODIES))
+def test_hostile_bodies_to_the_control_plane_are_answered_in_json_never_a_server_error(
+        app, method: str, path: str, content_type: str, name: str):  # its own app: a body could load fixtures
+    response = app.test_client().open(path, method=method, data=RAW_BODIES[name], headers={"Content-Type": content_type})
+    text = response.get_data(as_text=True)
+    assert response.status_code < 500, text[:300]
+    assert response.mimetype == "application/json" and "Traceback" not in text
+    assert set(json.loads(text)) >= {"error", "message"} or response.status_code == 200
