@@ -171,13 +171,20 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
     state.store.close()  # never carry an open SQLite connection across the workers' fork
     base_url = f"http://{startup.local_address(args.host)}:{args.port}"
 
+    refusal: list[str] = []  # why it stopped itself, if it did
+
+    def stop_because(reason: str) -> None:
+        refusal.append(reason)
+        print(f"esms-mock: stopping: {reason}", file=sys.stderr, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)  # Granian stops its workers as on Ctrl-C
+
     def when_listening() -> None:
         # Called by the server once the port accepts connections; the banner waits until the
         # answer comes from this very process.
         startup.wait_until_this_instance_answers(
             args.host, args.port, config.instance_id,
             on_ready=lambda: _banner(base_url, db, source, serves_demo),
-            on_other=_stop_because)
+            on_other=stop_because)
 
     try:
         serve_forever(state.api, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
@@ -185,12 +192,7 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
     finally:
         port.release()
         database.release()
-    return 0, True
-
-
-def _stop_because(reason: str) -> None:
-    print(f"esms-mock: stopping: {reason}", file=sys.stderr, flush=True)
-    os.kill(os.getpid(), signal.SIGTERM)
+    return (2 if refusal else 0), True
 
 
 def _banner(base_url: str, db: Path, source: str, serves_demo: bool) -> None:

@@ -176,7 +176,8 @@ def claim_database(db: Path, *, share: bool, loads_fixtures: bool) -> Claim:
     if db.is_dir():
         raise StartupError(f"the database {db} is a folder; give --db a file name")
     if not folder.is_dir():
-        raise StartupError(f"cannot create the database {db}: the folder {folder} does not exist; create it "
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise StartupError(f"cannot create the database {db}: the folder {folder} {problem}; create it "
                            f"or choose another --db")
     path = Path(f"{db}.server.lock")
     try:
