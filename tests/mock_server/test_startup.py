@@ -26,13 +26,13 @@ READY = "esms-mock ready on"
 START_TIMEOUT = 30.0
 
 
-def esms_mock(*args: str, cwd: Path) -> list[str]:
+def esms_mock(*args: str) -> list[str]:
     return [sys.executable, "-m", "mock_server.cli", *args]
 
 
 def refused(*args: str, cwd: Path) -> str:
     """Run `esms-mock ARGS`, expect a refusal, and return its one line on stderr."""
-    done = subprocess.run(esms_mock(*args, cwd=cwd), cwd=cwd, capture_output=True, text=True, timeout=60,
+    done = subprocess.run(esms_mock(*args), cwd=cwd, capture_output=True, text=True, timeout=60,
                           stdin=subprocess.DEVNULL)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, (done.returncode, done.stdout, done.stderr)
@@ -50,8 +50,7 @@ class Served:
         self.out = cwd / f"served-{self.port}.out"
         self.err = cwd / f"served-{self.port}.err"
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
-            self.process = subprocess.Popen(esms_mock("serve", "--port", str(self.port), "--workers", "1", *args,
-                                                      cwd=cwd),
+            self.process = subprocess.Popen(esms_mock("serve", "--port", str(self.port), "--workers", "1", *args),
                                             cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
         while READY not in self.banner:
