@@ -44,8 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                        help="SQLite file holding all state (default: esms-mock.sqlite3 in the current directory)")
     serve.add_argument("--fixtures", default=None, metavar="FILE",
                        help="YAML or JSON fixtures to load at start (default: the stored ones, or the demo data)")
-    serve.add_argument("--workers", type=int, default=2, help="worker processes (default: %(default)s)")
-    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default: %(default)s)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes, one event loop each (default: %(default)s)")
+    serve.add_argument("--threads", type=int, default=4,
+                       help="threads per worker for the control plane (/_mock/), 404 and 405 (default: %(default)s)")
+    serve.add_argument("--read-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="give up on a caller whose headers or body do not arrive within this time: 408, "
+                            "connection closed (default: %(default)s)")
+    serve.add_argument("--max-connections", type=int, default=1024, metavar="N",
+                       help="requests in progress at once per worker; more wait in the listen backlog (default: %(default)s)")
     serve.add_argument("--delivery-delay", type=float, default=1.0, metavar="SECONDS",
                        help="time from acceptance to the final delivery state (default: %(default)s)")
     serve.add_argument("--callback-attempts", type=int, default=5, metavar="N",
@@ -110,8 +116,8 @@ def _serve(args: argparse.Namespace) -> int:
     state.store.close()  # never carry an open SQLite connection across the workers' fork
     base_url = f"http://{args.host}:{args.port}"
     try:
-        serve_forever(state.api, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
-                      on_ready=lambda: _banner(base_url, db, args.fixtures))
+        serve_forever(state, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+                      read_timeout=args.read_timeout, max_connections=args.max_connections, on_ready=lambda: _banner(base_url, db, args.fixtures))
     finally:
         if temporary:
             temporary.cleanup()
