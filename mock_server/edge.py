@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import orjson
+from granian.rsgi import ProtocolClosed, ProtocolError
 
 from mock_server.esms.api import JSON_MIMETYPE, Answer, EsmsRequest, Pause
 from mock_server.esms.spec import Operation
@@ -65,10 +66,15 @@ class Edge:
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
-        op = self.api.operation(scope.method, scope.path)
+        op = self.api.operation(scope.method, _path(scope))
         try:
-            body = b"" if op is not None and op.reads_query else await asyncio.wait_for(
-                self._read_body(scope, proto), self.read_timeout)
+            if op is not None and op.reads_query:
+                body = b""
+            else:
+                async with asyncio.timeout(self.read_timeout):  # no extra task, unlike wait_for
+                    body = await self._read_body(scope, proto)
+        except (ProtocolClosed, ProtocolError):  # the caller went away while sending
+            return
         except TimeoutError:
             self._refuse(proto, 408, "Request Timeout",
                          f"The request body did not arrive within {self.read_timeout:g} s; the connection is closed.")
@@ -131,7 +137,8 @@ class Edge:
                 raise BodyTooLarge
             if announced <= 0:
                 return b""
-        chunks, size = [], 0
+            return await proto()  # one call into Granian for the whole announced body
+        chunks, size = [], 0  # chunked: count while reading, to stop at the limit
         async for chunk in proto:
             size += len(chunk)
             if size > limit:
@@ -180,13 +187,19 @@ def _host(client: str) -> str:
     return host[1:-1] if host.startswith("[") else host
 
 
+def _path(scope: Any) -> str:
+    """The path percent-decoded, as a WSGI server gives it (Granian's RSGI scope has it raw)."""
+    path: str = scope.path
+    return unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+
+
 def _environ(scope: Any, body: bytes) -> dict[str, Any]:
     """A WSGI environ (PEP 3333) of an RSGI request whose body is read."""
     server_host, _, server_port = scope.server.rpartition(":")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.method,
         "SCRIPT_NAME": "",
-        "PATH_INFO": unquote_to_bytes(scope.path).decode("latin-1"),
+        "PATH_INFO": _path(scope),
         "QUERY_STRING": scope.query_string,
         "SERVER_NAME": server_host,
         "SERVER_PORT": server_port,
@@ -205,7 +218,7 @@ def _environ(scope: Any, body: bytes) -> dict[str, Any]:
         key = name.upper().replace("-", "_")
         if key == "CONTENT_TYPE":
             environ["CONTENT_TYPE"] = value
-        elif key != "CONTENT_LENGTH":
+        elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):  # the body is read whole and de-chunked
             key = "HTTP_" + key
             environ[key] = f"{environ[key]},{value}" if key in environ else value
     return environ
