@@ -1,8 +1,14 @@
-"""`make bench`: drive the served mock (and Stoplight Prism on the same spec) with wrk on loopback.
+"""`make bench`: drive the served mock, Stoplight Prism on the same spec and WireMock serving a fixed
+stub for the same URL, with wrk on loopback.
 
 Prints requests/s and p50/p99 latency for a valid V5 send (validated and stored), an invalid send
 and a status query; the time from start to first answer; resident memory before and after load;
-and the mock/Prism ratios, all measured side by side in one run because this machine is noisy.
+and the mock/Prism and mock/WireMock ratios, all measured side by side in one run because this
+machine is noisy. Every tool gets the same warm-up before its measured load, and every answer of
+every tool is checked (bench/lua/answers.lua): an answer without the expected code never counts.
+WireMock (the npm package `wiremock`, which bundles the standalone JAR; Java 17) serves
+bench/wiremock/mappings: it validates nothing and stores nothing. It runs with its default request
+journal and with `--no-request-journal`.
 This is a script that prints figures, not a test: it asserts nothing.
 """
 
@@ -28,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "lua"
 SPEC = ROOT / "spec" / "esms-zalo.openapi.yaml"
 PRISM = ROOT / "node_modules" / ".bin" / "prism"
+WIREMOCK_JARS = ROOT / "node_modules" / "wiremock" / "build"
+WIREMOCK_ROOT = Path(__file__).resolve().parent / "wiremock"
 CREDENTIALS = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}
 V5_PATH = "/MainService.svc/json/SendZaloMessage_V5_post/"
 
@@ -144,13 +152,13 @@ def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
             ("invalid send", base + V5_PATH, LUA / "invalid_send.lua"),
             ("status query", status_url, LUA / "status_query.lua"),
         ):
-            wrk(url, script, 2, args.connections)  # warm-up
+            wrk(url, script, args.warm_up, args.connections)
             results[name] = wrk(url, script, args.seconds, args.connections)
             print(f"  {name}: {results[name].requests_per_second:.0f} req/s", flush=True)
         results["memory_after_load"] = memory_mb(process.pid)
         # Memory must stay flat however many requests are served: a long soak, then measure again.
         served = 0
-        for _ in range(args.soak_rounds):
+        while served < args.soak_sends:
             load = wrk(base + V5_PATH, LUA / "valid_send.lua", args.seconds, args.connections)
             served += int(load.requests_per_second * args.seconds)
         results["soak_requests"] = served
@@ -172,8 +180,28 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
         body = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
                 "TempData": [{"key": "otp", "value": "1"}]}
         ready = wait_ready(f"http://127.0.0.1:{port}{V5_PATH}", body, started, timeout=60)
-        wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", 2, args.connections)
+        wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", args.warm_up, args.connections)
         load = wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", args.seconds, args.connections)
+        return {"ready_s": ready, "valid V5 send": load, "memory": memory_mb(process.pid)}
+    finally:
+        stop(process)
+
+
+def bench_wiremock(args: argparse.Namespace, journal: bool) -> dict | None:
+    jars = sorted(WIREMOCK_JARS.glob("wiremock-standalone-*.jar"))
+    if shutil.which("java") is None or not jars:
+        print("  WireMock skipped: needs Java 17 and the npm package `wiremock` (run `make bench`)")
+        return None
+    port = free_port()
+    command = ["java", "-jar", str(jars[-1]), "--port", str(port), "--root-dir", str(WIREMOCK_ROOT),
+               "--disable-banner"] + ([] if journal else ["--no-request-journal"])
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}{V5_PATH}"
+        ready = wait_ready(url, {**CREDENTIALS}, started, timeout=60)
+        wrk(url, LUA / "valid_send.lua", args.warm_up, args.connections)
+        load = wrk(url, LUA / "valid_send.lua", args.seconds, args.connections)
         return {"ready_s": ready, "valid V5 send": load, "memory": memory_mb(process.pid)}
     finally:
         stop(process)
@@ -183,43 +211,54 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured load (default: %(default)s)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=2, help="mock worker processes (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per mock worker (default: %(default)s)")
-    parser.add_argument("--soak-rounds", type=int, default=3,
-                        help="extra rounds of valid sends before measuring memory again (default: %(default)s)")
-    parser.add_argument("--no-prism", action="store_true", help="measure the mock only")
+    parser.add_argument("--warm-up", type=int, default=5,
+                        help="seconds of the same load before each measured one, for every tool (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1, help="mock worker processes (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=4,
+                        help="control-plane threads per mock worker (default: %(default)s)")
+    parser.add_argument("--soak-sends", type=int, default=100_000,
+                        help="valid sends (at least) after the loads before measuring memory again (default: %(default)s)")
+    parser.add_argument("--no-prism", action="store_true", help="leave Prism out")
+    parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it with apt-get)", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="esms-bench-") as tmp:
-        print(f"esms-mock: {args.workers} workers x {args.threads} threads, wrk -t2 -c{args.connections} -d{args.seconds}s", flush=True)
+        print(f"esms-mock: {args.workers} worker(s), wrk -t2 -c{args.connections} -d{args.seconds}s after {args.warm_up} s of "
+              f"warm-up", flush=True)
         mock = bench_mock(args, Path(tmp))
     prism = {} if args.no_prism else {
         label: result for label, verbosity in (("Prism (default logging)", None), ("Prism (-v silent)", "silent"))
         if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_prism(args, verbosity)) is not None
     }
+    wiremock = {} if args.no_wiremock else {
+        label: result for label, journal in (("WireMock (journal)", True), ("WireMock (no journal)", False))
+        if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_wiremock(args, journal)) is not None
+    }
+    others = {**prism, **wiremock}
     print()
     print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  socket errors / non-2xx / unexpected answers")
     for name in ("valid V5 send", "invalid send", "status query"):
         load = mock[name]
         print(f"{'mock ' + name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
-    for label, result in prism.items():
+    for label, result in others.items():
         load = result["valid V5 send"]
         print(f"{label + ' V5 send':28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
     print()
     print(f"time to first answer: mock {mock['ready_s']:.3f} s" +
-          "".join(f", {label} {r['ready_s']:.3f} s" for label, r in prism.items()))
+          "".join(f", {label} {r['ready_s']:.3f} s" for label, r in others.items()))
     start, loaded, soaked = mock["memory_start"], mock["memory_after_load"], mock["memory_after_soak"]
     print(f"memory (PSS, RSS sum in brackets): mock {start[0]:.0f} MB ({start[1]:.0f}) at start, "
           f"{loaded[0]:.0f} MB ({loaded[1]:.0f}) after the loads, {soaked[0]:.0f} MB ({soaked[1]:.0f}) after "
           f"{mock['soak_requests']} more sends" +
-          "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f})" for label, r in prism.items()))
+          "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f}) after its load" for label, r in others.items()))
     ours = mock["valid V5 send"]
-    for label, result in prism.items():
+    for label, result in others.items():
         theirs = result["valid V5 send"]
-        print(f"ratio vs {label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, "
-              f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock['ready_s'] / result['ready_s']:.2f}")
+        print(f"ratio mock / {label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, "
+              f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock['ready_s'] / result['ready_s']:.2f}, "
+              f"memory (RSS) x{soaked[1] / result['memory'][1]:.2f}")
     return 0
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from mock_server.esms.callbacks import CallbackSettings
 from mock_server.config import MockConfig
 from mock_server import startup
-from mock_server.startup import OneLineArgumentParser, count_at_least_one, port_number, seconds_not_negative
+from mock_server.startup import (OneLineArgumentParser, count_at_least_one, port_number, seconds_not_negative,
+                                 seconds_positive)
 from mock_server.store import StoreError
 from mock_server.store.fixtures import FixtureError
 
@@ -67,8 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "fixtures, or the demo data in a new database)")
     serve.add_argument("--share-db", action="store_true",
                        help="let other servers started with --share-db use the same --db (refused by default)")
-    serve.add_argument("--workers", type=count_at_least_one, default=2, help="worker processes (default: %(default)s)")
-    serve.add_argument("--threads", type=count_at_least_one, default=4, help="threads per worker (default: %(default)s)")
+    serve.add_argument("--workers", type=count_at_least_one, default=1,
+                       help="worker processes, one event loop each (default: %(default)s)")
+    serve.add_argument("--threads", type=count_at_least_one, default=4,
+                       help="threads per worker for the control plane (/_mock/), 404 and 405 (default: %(default)s)")
+    serve.add_argument("--read-timeout", type=seconds_positive, default=10.0, metavar="SECONDS",
+                       help="give up on a caller whose headers or body do not arrive within this time: 408, "
+                            "connection closed (default: %(default)s)")
+    serve.add_argument("--max-connections", type=count_at_least_one, default=1024, metavar="N",
+                       help="requests in progress at once per worker; more wait in the listen backlog (default: %(default)s)")
     serve.add_argument("--delivery-delay", type=seconds_not_negative, default=1.0, metavar="SECONDS",
                        help="time from acceptance to the final delivery state, 0-86400 (default: %(default)s)")
     serve.add_argument("--callback-attempts", type=count_at_least_one, default=5, metavar="N",
@@ -187,7 +195,8 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
             on_other=stop_because)
 
     try:
-        serve_forever(state.api, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+        serve_forever(state, host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+                      read_timeout=args.read_timeout, max_connections=args.max_connections,
                       on_ready=lambda: threading.Thread(target=when_listening, daemon=True).start())
     finally:
         port.release()

@@ -70,6 +70,13 @@ def seconds_not_negative(text: str) -> float:
     return value
 
 
+def seconds_positive(text: str) -> float:
+    value = seconds_not_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected more than 0 seconds, not 0")
+    return value
+
+
 def count_at_least_one(text: str) -> int:
     try:
         value = int(text)

@@ -1,8 +1,10 @@
-"""The eSMS operations over WSGI: decode, apply scenarios, authenticate, validate, handle, answer.
+"""The eSMS operations: decode, apply scenarios, authenticate, validate, handle, answer.
 
-This is the request path the benchmarks measure, so it works on the WSGI environ directly: a
-Flask request context costs several times what the eSMS behaviour itself costs here. Flask
-still serves the control plane and every answer that is not an eSMS operation (404, 405).
+`EsmsApi.respond` is a function of the request alone (`EsmsRequest` in, `Answer` or `Pause` out),
+so that any server can call it: the served mock's async edge (mock_server.edge) and the WSGI app
+(`__call__`, for `create_app` and Flask's test client). This is the request path the benchmarks
+measure: a Flask request context costs several times what the eSMS behaviour itself costs here.
+Flask serves the control plane and every answer that is not an eSMS operation (404, 405).
 
 Each stage can end the request with an eSMS-style answer; nothing here raises to the server.
 The order follows what a caller of eSMS sees: an unreadable body is refused before anything
@@ -28,7 +30,7 @@ from mock_server.esms.handlers import HANDLERS
 from mock_server.esms.handlers.common import Call
 from mock_server.esms.results import EsmsError, error_body, success_body
 from mock_server.esms.routing import CONTROL_PREFIX, normalise
-from mock_server.esms.scenarios import ScenarioBook
+from mock_server.esms.scenarios import Scenario, ScenarioBook
 from mock_server.esms.spec import ApiSpec, Operation
 from mock_server.store import Store
 from mock_server.esms.validation import RequestValidator
@@ -36,7 +38,7 @@ from mock_server.esms.validation import RequestValidator
 log = logging.getLogger("esms_mock.requests")
 
 JSON_MIMETYPE = "application/json"
-_STATUS_LINES = {200: "200 OK", 413: "413 Request Entity Too Large", internal_error.STATUS: internal_error.STATUS_LINE}
+_STATUS_LINES = {200: "200 OK", 413: "413 Request Entity Too Large"}
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -48,8 +50,35 @@ class TooLarge(Exception):
     """The body is larger than the configured limit."""
 
 
-class ConnectionDropped(Exception):
-    """Scenario `drop` on a server that does not expose the client's socket (see `__call__`)."""
+@dataclass(frozen=True, slots=True)
+class EsmsRequest:
+    """What the eSMS operations need of an HTTP request, whichever server read it.
+
+    `too_large` and `unreadable` report a body the server refused to read (over the limit, or a
+    Content-Length that is not a number); the operation answers them like eSMS would."""
+
+    method: str = "POST"
+    query: str = ""
+    body: bytes = b""
+    remote: str | None = None
+    too_large: bool = False
+    unreadable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    payload: bytes  # the JSON body
+    code: str  # the eSMS result code, for the log
+    drop: bool = False  # scenario `drop`: close the connection instead of answering
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """A latency scenario: wait `seconds` (without holding a thread, on an async server), then answer `then()`."""
+
+    seconds: float
+    then: Callable[[], Answer]
 
 
 @dataclass
@@ -72,52 +101,94 @@ class EsmsApi:
             if op.method == "GET":
                 methods["HEAD"] = op
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        path = environ.get("PATH_INFO", "")
+    def operation(self, method: str, path: str) -> Operation | None:
+        """The eSMS operation at this path and method; None for the control plane, 404 and 405."""
         if path.startswith(CONTROL_PREFIX):
-            return self.fallback(environ, start_response)
-        environ["PATH_INFO"] = path = normalise(path)
-        op = self.routes.get(path, {}).get(environ.get("REQUEST_METHOD", "GET"))
+            return None
+        return self.routes.get(normalise(path), {}).get(method)
+
+    # ------------------------------------------------------------------ the WSGI server's path
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """The WSGI app (Flask's test client, `create_app`); the served mock uses `respond` (mock_server.edge)."""
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+        if not path.startswith(CONTROL_PREFIX):
+            environ["PATH_INFO"] = normalise(path)  # Flask's 404 and 405 are routed on the normal form too
+        op = self.operation(method, path)
         if op is None:
             return self.fallback(environ, start_response)
+        result = self.respond(op, wsgi_request(op, environ, self.max_body_bytes))
+        if isinstance(result, Pause):
+            time.sleep(result.seconds)
+            result = result.then()
+        if result.drop:
+            if not drop_connection(environ):
+                # No socket to close: promise a body and break off before it, so the client
+                # sees the connection end without a complete answer.
+                start_response("200 OK", [("Content-Type", JSON_MIMETYPE), ("Content-Length", "64")])
+                return _broken_body()
+            result = Answer(200, b"{}", "dropped")
+        start_response(_STATUS_LINES.get(result.status) or f"{result.status} {HTTPStatus(result.status).phrase}",
+                       [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(result.payload)))])
+        return [] if method == "HEAD" else [result.payload]
+
+    # ------------------------------------------------------------------ the operations, server-free
+    def respond(self, op: Operation, request: EsmsRequest) -> Answer | Pause:
+        """The answer to one request of `op`: decode, scenarios, authenticate, validate, handle.
+
+        Never raises: a bug in the mock becomes a JSON answer (and a traceback in the log)."""
         self.on_request()
         started = time.perf_counter()
         try:
-            status, body, code = self.answer(op, environ)
-        except ConnectionDropped:
-            # No socket to close (Granian): promise a body and break off before it, so the
-            # client sees the connection end without a complete answer.
-            start_response("200 OK", [("Content-Type", JSON_MIMETYPE), ("Content-Length", "64")])
-            return _broken_body()
-        except Exception:  # a bug in the mock: an honest 500, the traceback in the log and not on the wire
-            log.exception("event=internal_error operation=%s", op.operation_id)
-            status, code = internal_error.STATUS, "-"
-            body = internal_error.body()
-        payload = orjson.dumps(body)
-        start_response(_STATUS_LINES.get(status) or f"{status} {HTTPStatus(status).phrase}",
-                       [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(payload)))])
+            data, undecodable, refusal = self._decode(op, request)
+            if refusal is not None:
+                return refusal
+            state = self.store.state()
+            scenario = self.scenarios.match(op.operation_id, data, state[2])
+            if scenario is not None and scenario.latency_ms:
+                # The clock or the fixtures may change during the pause: read them again after it.
+                return Pause(scenario.latency_ms / 1000, lambda: self._guarded(
+                    op, lambda: self._answer(op, request, data, undecodable, scenario, self.store.state()), started))
+            return self._finish(op, self._answer(op, request, data, undecodable, scenario, state), started)
+        except Exception:  # a bug in the mock: never a 5xx or a traceback on the wire
+            return self._internal_error(op)
+
+    def _guarded(self, op: Operation, answer: Callable[[], tuple[int, dict[str, Any], str] | Answer],
+                 started: float) -> Answer:
+        try:
+            return self._finish(op, answer(), started)
+        except Exception:
+            return self._internal_error(op)
+
+    def _finish(self, op: Operation, result: tuple[int, dict[str, Any], str] | Answer, started: float) -> Answer:
+        if isinstance(result, Answer):
+            return result
+        status, body, code = result
         log.debug("event=request operation=%s code=%s status=%d ms=%.2f", op.operation_id, code, status,
                   (time.perf_counter() - started) * 1000)
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [payload]
+        return Answer(status, orjson.dumps(body), code)
 
-    def answer(self, op: Operation, environ: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
-        clock_offset, fixtures_version, scenarios_version = self.store.state()
-        undecodable = ""
-        try:
-            data: Any = decode(op, environ, self.max_body_bytes)
-        except TooLarge:
+    def _internal_error(self, op: Operation) -> Answer:
+        log.exception("event=internal_error operation=%s", op.operation_id)
+        return Answer(internal_error.STATUS, orjson.dumps(internal_error.body()), "-")
+
+    def _decode(self, op: Operation, request: EsmsRequest) -> tuple[Any, str, Answer | None]:
+        """(data, why it is undecodable, an answer that ends the request now)."""
+        if request.too_large:
             message = f"Request data incorrect: the body is larger than {self.max_body_bytes} bytes"
-            return 413, error_body(self.spec, op, "110", message), "110"
+            return None, "", Answer(413, orjson.dumps(error_body(self.spec, op, "110", message)), "110")
+        try:
+            if request.unreadable is not None:
+                raise Undecodable(request.unreadable)
+            return decode(op, request), "", None
         except Undecodable as exc:
-            data, undecodable = None, str(exc)
-        scenario = self.scenarios.match(op.operation_id, data, scenarios_version)
+            return None, str(exc), None
+
+    def _answer(self, op: Operation, request: EsmsRequest, data: Any, undecodable: str,
+                scenario: Scenario | None, state: tuple[float, int, int]) -> tuple[int, dict[str, Any], str] | Answer:
+        clock_offset, fixtures_version, _ = state
         if scenario is not None:
-            if scenario.latency_ms:
-                time.sleep(scenario.latency_ms / 1000)
             if scenario.drop:
-                if not drop_connection(environ):
-                    raise ConnectionDropped
-                return 200, {}, "dropped"
+                return Answer(200, b"", "dropped", drop=True)
             if scenario.code is not None or scenario.http_status is not None:
                 code = scenario.code or "100"
                 body = error_body(self.spec, op, code, scenario.message) if code != "100" else success_body(op, {})
@@ -134,7 +205,7 @@ class EsmsApi:
             return 200, error_body(self.spec, op, "101"), "101"
         if account.status != "active":
             return 200, error_body(self.spec, op, "143"), "143"
-        remote = environ.get("REMOTE_ADDR")
+        remote = request.remote
         if account.allowed_ips is not None and remote not in account.allowed_ips:
             return 200, error_body(self.spec, op, "140", f"IP {remote} is not allowed"), "140"
         invalid = self.validator.check(op, data)
@@ -148,10 +219,23 @@ class EsmsApi:
         return 200, success_body(op, fields), "100"
 
 
-def decode(op: Operation, environ: dict[str, Any], limit: int) -> Any:
+def wsgi_request(op: Operation, environ: dict[str, Any], limit: int) -> EsmsRequest:
+    """The request as the operations read it, from a WSGI environ."""
+    method, remote = environ.get("REQUEST_METHOD", "GET"), environ.get("REMOTE_ADDR")
+    if op.reads_query:
+        return EsmsRequest(method, environ.get("QUERY_STRING", ""), remote=remote)
+    try:
+        return EsmsRequest(method, body=read_body(environ, limit), remote=remote)
+    except TooLarge:
+        return EsmsRequest(method, remote=remote, too_large=True)
+    except Undecodable as exc:
+        return EsmsRequest(method, remote=remote, unreadable=str(exc))
+
+
+def decode(op: Operation, request: EsmsRequest) -> Any:
     """The operation's input as a dict: the query string, the form, or the JSON body."""
     if op.reads_query:
-        query = environ.get("QUERY_STRING", "")
+        query = request.query
         try:
             pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
@@ -160,7 +244,7 @@ def decode(op: Operation, environ: dict[str, Any], limit: int) -> Any:
         for key, value in pairs:
             found.setdefault(key, value)  # the first of repeated parameters, as Flask's request.args
         return found
-    raw = read_body(environ, limit)
+    raw = request.body
     if op.is_form:
         try:
             form: dict[str, str] = {}

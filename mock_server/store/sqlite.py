@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -171,6 +171,14 @@ class MessageDraft:
 T = TypeVar("T")
 
 
+class Commits(Protocol):
+    """How `Store.accept` runs its job: GroupCommit (threads) or LoopCommits (mock_server.loop_commits)."""
+
+    def run(self, job: Callable[[sqlite3.Connection], T]) -> T: ...
+
+    def flush(self) -> None: ...
+
+
 class _Ticket:
     """One job waiting for a group commit.
 
@@ -226,6 +234,9 @@ class GroupCommit:
             raise ticket.error
         return ticket.result  # type: ignore[no-any-return]
 
+    def flush(self) -> None:
+        """Nothing to do: every batch is committed before `run` returns (see mock_server.loop_commits)."""
+
     def _lead(self) -> None:
         with self._lock:
             batch, self._queue = self._queue, []
@@ -272,7 +283,9 @@ class Store:
         self.path = str(path)
         self._local = threading.local()
         self._fixtures_cache: tuple[int, Fixtures] | None = None
-        self._group = GroupCommit(self)
+        # How `accept` commits: threads group-commit here; the served mock's event loop swaps in
+        # its own (mock_server.loop_commits), with the same `run` and `flush`.
+        self.commits: Commits = GroupCommit(self)
         self._writer: sqlite3.Connection | None = None
         self._writer_fd = -1
         self._writer_pid: int | None = None
@@ -327,7 +340,7 @@ class Store:
         db.execute("PRAGMA cache_size=-1024")
         return db
 
-    def _group_writer(self) -> tuple[sqlite3.Connection, int]:
+    def writer_connection(self) -> tuple[sqlite3.Connection, int]:
         """The connection and lock descriptor of this process's group commits.
 
         One per process rather than per thread: whichever thread leads a batch, the commit goes
@@ -346,7 +359,9 @@ class Store:
         Writers queue on a file lock first: SQLite's own busy handler polls with sleeps of up
         to 100 ms, which made p99 latency explode under concurrent sends, while a blocked flock
         wakes the next writer as soon as the lock is released."""
-        db, lock = self._group_writer() if writer else (self.connection(), self._writer_lock())
+        if not writer:
+            self.commits.flush()  # a batch this thread holds open would wait for this lock forever
+        db, lock = self.writer_connection() if writer else (self.connection(), self._writer_lock())
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -505,7 +520,7 @@ class Store:
                 self._insert_message(db, api_key, draft, now)
             return results
 
-        return self._group.run(job)
+        return self.commits.run(job)
 
     def _reserve_request_ids(self, db: sqlite3.Connection, api_key: str, draft: MessageDraft, now: float) -> str | None:
         for request_id in draft.request_ids:

@@ -273,13 +273,13 @@ def test_a_refused_job_in_a_group_commit_rolls_back_alone(tmp_path):
     def hold_until_all_queued(db: Any) -> int:
         holding.set()
         deadline = time.monotonic() + 30
-        while len(store._group._queue) < followers and time.monotonic() < deadline:
+        while len(store.commits._queue) < followers and time.monotonic() < deadline:
             time.sleep(0.001)
-        return len(store._group._queue)  # the batch the next leader takes
+        return len(store.commits._queue)  # the batch the next leader takes
 
     def work(index: int) -> Any:
         if index == 0:
-            return store._group.run(hold_until_all_queued)
+            return store.commits.run(hold_until_all_queued)
         assert holding.wait(timeout=30)
         message = draft(f"batch-{index}")
         if index == 1:  # reserves its first RequestId, then finds its second one taken: all undone

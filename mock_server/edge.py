@@ -1,0 +1,224 @@
+"""The served mock's front: one event loop per worker (Granian's RSGI interface) that no caller can stall.
+
+- The eSMS operations run on the loop itself (`EsmsApi.respond`, pure and quick: validation and a
+  few SQLite statements); their commits are grouped per loop iteration (mock_server.loop_commits).
+- A latency scenario is an `asyncio.sleep`: it holds no thread, so any number of delayed requests
+  wait side by side and the others are answered meanwhile.
+- A body is read with a deadline (`read_timeout`): a caller that promises a body and stops sending
+  gets a 408 JSON answer and its connection is closed. Headers have the same deadline (Granian's
+  HTTP/1 header timeout), and the number of requests in progress per worker is bounded
+  (`max_connections`, Granian's backpressure): a flood of slow clients is refused by configuration.
+- The control plane, 404 and 405 (Flask, WSGI) run in a small thread pool, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import orjson
+from granian.rsgi import ProtocolClosed, ProtocolError
+
+from mock_server import internal_error
+from mock_server.esms.api import JSON_MIMETYPE, Answer, EsmsRequest, Pause
+from mock_server.esms.spec import Operation
+from mock_server.loop_commits import LoopCommits
+from mock_server.state import MockState
+
+log = logging.getLogger("esms_mock")
+
+_JSON_HEADERS = [("content-type", JSON_MIMETYPE)]
+_CLOSE_HEADERS = [("content-type", JSON_MIMETYPE), ("connection", "close")]
+
+
+class BodyTooLarge(Exception):
+    """The body is larger than the configured limit (found while reading it)."""
+
+
+class Edge:
+    """The RSGI app: `__rsgi_init__` runs once per worker on its loop, `__rsgi__` once per request."""
+
+    def __init__(self, state: MockState, *, read_timeout: float = 10.0, threads: int = 4) -> None:
+        self.state = state
+        self.api = state.api
+        self.read_timeout = read_timeout
+        self.threads = threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._commits: LoopCommits | None = None
+
+    # ------------------------------------------------------------------ per worker
+    def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="esms-control-plane")
+        dispatcher = self.state.dispatcher
+        self._commits = LoopCommits(self.state.store, loop, on_commit=dispatcher.wake).install()
+        self.api.on_request()  # the callback dispatcher and the control plane start loading now
+
+    def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._commits is not None:
+            self._commits.flush()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # ------------------------------------------------------------------ per request
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        op = self.api.operation(scope.method, _path(scope))
+        try:
+            if op is not None and op.reads_query:
+                body = b""
+            else:
+                async with asyncio.timeout(self.read_timeout):  # no extra task, unlike wait_for
+                    body = await self._read_body(scope, proto)
+        except (ProtocolClosed, ProtocolError):  # the caller went away while sending
+            return
+        except TimeoutError:
+            self._refuse(proto, 408, "Request Timeout",
+                         f"The request body did not arrive within {self.read_timeout:g} s; the connection is closed.")
+            return
+        except BodyTooLarge:
+            if op is None:
+                self._refuse(proto, 413, "Request Entity Too Large",
+                             f"The body is larger than {self.api.max_body_bytes} bytes; the connection is closed.")
+                return
+            await self._send(proto, op, EsmsRequest(scope.method, remote=_host(scope.client), too_large=True), close=True)
+            return
+        except BodyUnreadable as exc:
+            if op is None:
+                self._refuse(proto, 400, "Bad Request", str(exc))
+                return
+            await self._send(proto, op, EsmsRequest(scope.method, remote=_host(scope.client), unreadable=str(exc)), close=True)
+            return
+        if op is None:
+            await self._control_plane(scope, proto, body)
+            return
+        await self._send(proto, op, EsmsRequest(scope.method, scope.query_string, body, _host(scope.client)))
+
+    async def _send(self, proto: Any, op: Operation, request: EsmsRequest, *, close: bool = False) -> None:
+        commits = self._commits
+        assert commits is not None, "__rsgi_init__ runs first"
+        commits.joined()  # nothing of an earlier request is this one's to wait for
+        result = self.api.respond(op, request)
+        if isinstance(result, Pause):
+            counted = commits.joined()
+            if counted is not None:  # a scenario's hit count, committed before the pause
+                await counted
+            await asyncio.sleep(result.seconds)
+            result = result.then()
+        committed = commits.joined()
+        if committed is not None and (failure := await committed) is not None:
+            result = Answer(internal_error.STATUS, orjson.dumps(internal_error.body(
+                f"storing this request ({type(failure).__name__})")), "-")
+        if result.drop:
+            # Promise a body and end the response without it: the caller sees the connection
+            # break off without an answer, as with a dropped connection.
+            stream = proto.response_stream(200, [("content-type", JSON_MIMETYPE), ("content-length", "64")])
+            await stream.send_bytes(b"{")
+            return  # fewer bytes than promised: the connection is closed mid-answer
+        headers = _CLOSE_HEADERS if close else _JSON_HEADERS
+        if request.method == "HEAD":
+            proto.response_empty(result.status, [*headers, ("content-length", str(len(result.payload)))])
+        else:
+            proto.response_bytes(result.status, headers, result.payload)
+
+    async def _read_body(self, scope: Any, proto: Any) -> bytes:
+        limit = self.api.max_body_bytes
+        length = scope.headers.get("content-length")
+        if length is not None:
+            try:
+                announced = int(length)
+            except ValueError:
+                raise BodyUnreadable("the Content-Length header is not a number") from None
+            if announced > limit:
+                raise BodyTooLarge
+            if announced <= 0:
+                return b""
+            return await proto()  # one call into Granian for the whole announced body
+        chunks, size = [], 0  # chunked: count while reading, to stop at the limit
+        async for chunk in proto:
+            size += len(chunk)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    @staticmethod
+    def _refuse(proto: Any, status: int, error: str, message: str) -> None:
+        proto.response_bytes(status, _CLOSE_HEADERS, orjson.dumps({"error": error, "message": message}))
+
+    # ------------------------------------------------------------------ the control plane (WSGI, in threads)
+    async def _control_plane(self, scope: Any, proto: Any, body: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        status, headers, payload = await loop.run_in_executor(self._pool, self._call_wsgi, _environ(scope, body))
+        if scope.method == "HEAD":
+            proto.response_empty(status, headers)
+        else:
+            proto.response_bytes(status, headers, payload)
+
+    def _call_wsgi(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            started[:] = [int(status.split(" ", 1)[0]), headers]
+
+        chunks = self.api(environ, start_response)
+        try:
+            payload = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        status, headers = started
+        # The server sets the length of the body it sends; a WSGI app's own would be doubled.
+        return status, [(k, v) for k, v in headers if k.lower() != "content-length"], payload
+
+
+class BodyUnreadable(Exception):
+    """The body cannot be read as announced (a Content-Length that is not a number)."""
+
+
+def _host(client: str) -> str:
+    """The caller's address without its port ("127.0.0.1:5555", "[::1]:5555")."""
+    host = client.rsplit(":", 1)[0]
+    return host[1:-1] if host.startswith("[") else host
+
+
+def _path(scope: Any) -> str:
+    """The path percent-decoded, as a WSGI server gives it (Granian's RSGI scope has it raw)."""
+    path: str = scope.path
+    return unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+
+
+def _environ(scope: Any, body: bytes) -> dict[str, Any]:
+    """A WSGI environ (PEP 3333) of an RSGI request whose body is read."""
+    server_host, _, server_port = scope.server.rpartition(":")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": _path(scope),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server_host,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": _host(scope.client),
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key == "CONTENT_TYPE":
+            environ["CONTENT_TYPE"] = value
+        elif key not in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):  # the body is read whole and de-chunked
+            key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ

@@ -1,0 +1,113 @@
+"""Group commit on the served mock's event loop (mock_server.edge).
+
+A commit costs far more than the few inserts of an accepted message. On the event loop, every
+send handled in one iteration of the loop joins one open SQLite transaction, each in its own
+SAVEPOINT (a refused or failing job rolls back alone); the transaction is committed by a
+callback scheduled for the next iteration, and each request's answer waits for that commit
+(`committed`). So no 100 is sent before its message is committed, and a batch costs one commit.
+
+Only the loop's thread batches: any other thread (the control plane's pool) goes through the
+store's thread group commit. A write of the loop's thread outside `accept` (a scenario's hit
+count, an OTP) goes through `Store.transaction`, which flushes the open batch first: the batch
+holds the writers' lock, which that transaction would otherwise wait for forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from mock_server.store import Store
+from mock_server.store.sqlite import Commits
+
+log = logging.getLogger("esms_mock")
+T = TypeVar("T")
+
+
+class _Batch:
+    __slots__ = ("db", "lock_fd", "committed", "jobs")
+
+    def __init__(self, db: sqlite3.Connection, lock_fd: int, committed: asyncio.Future[BaseException | None]) -> None:
+        self.db = db
+        self.lock_fd = lock_fd
+        self.committed = committed  # its result: None once committed, or why the commit failed
+        self.jobs = 0
+
+
+class LoopCommits:
+    """`Store.commits` for a process that serves from an event loop; install it on the loop's thread."""
+
+    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop, on_commit: Callable[[], None] = lambda: None) -> None:
+        self._store = store
+        self._loop = loop
+        self._on_commit = on_commit  # e.g. wake the callback dispatcher: the outbox rows are visible now
+        self._threads: Commits = store.commits
+        self._loop_thread = threading.get_ident()
+        self._open: _Batch | None = None
+        self._joined: _Batch | None = None
+
+    def install(self) -> LoopCommits:
+        self._store.commits = self
+        return self
+
+    def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        if threading.get_ident() != self._loop_thread:
+            return self._threads.run(job)
+        batch = self._open or self._begin()
+        self._joined = batch
+        batch.jobs += 1
+        db = batch.db
+        db.execute("SAVEPOINT job")
+        try:
+            result = job(db)
+        except BaseException:
+            db.execute("ROLLBACK TO job")
+            db.execute("RELEASE job")
+            raise
+        db.execute("RELEASE job")
+        return result
+
+    def joined(self) -> asyncio.Future[BaseException | None] | None:
+        """The commit the request just handled must wait for (None if it wrote nothing); resets."""
+        batch, self._joined = self._joined, None
+        return batch.committed if batch is not None else None
+
+    def _begin(self) -> _Batch:
+        db, lock_fd = self._store.writer_connection()
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # the writers' lock of every process (see Store.transaction)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+            raise
+        self._open = _Batch(db, lock_fd, self._loop.create_future())
+        self._loop.call_soon(self.flush)
+        return self._open
+
+    def flush(self) -> None:
+        """Commit the open batch now (on the loop's thread; elsewhere there is none to commit)."""
+        batch = self._open
+        if batch is None or threading.get_ident() != self._loop_thread:
+            return
+        self._open = None
+        outcome: BaseException | None = None
+        try:
+            batch.db.execute("COMMIT")
+        except Exception as exc:  # nothing of the batch is stored: each of its requests answers an error
+            log.exception("event=commit_failed")
+            outcome = exc
+            try:
+                batch.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+        finally:
+            fcntl.flock(batch.lock_fd, fcntl.LOCK_UN)
+        batch.committed.set_result(outcome)
+        log.debug("event=commit jobs=%d", batch.jobs)
+        if outcome is None:
+            self._on_commit()

@@ -1,0 +1,129 @@
+"""Group commit on the event loop (mock_server.loop_commits): the sends of one loop iteration share one
+transaction, each in its own savepoint; every 100 is committed before it is answered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mock_server.loop_commits import LoopCommits
+from mock_server.store import Refused, Store
+from mock_server.testing import ServedMock
+from test_store import API_KEY, draft, new_store
+
+V5 = "/MainService.svc/json/SendZaloMessage_V5_post/"
+
+
+def stored_smsids(path: Path) -> set[str]:
+    with sqlite3.connect(path) as db:
+        return {row[0] for row in db.execute("SELECT smsid FROM messages")}
+
+
+def on_a_loop(store: Store, work: Any) -> Any:
+    """Run `work(commits)` on a fresh event loop with LoopCommits installed on its thread."""
+    async def main() -> Any:
+        commits = LoopCommits(store, asyncio.get_running_loop()).install()
+        return await work(commits)
+
+    return asyncio.run(main())
+
+
+def test_sends_of_one_loop_iteration_share_one_commit_and_each_is_stored(tmp_path: Path) -> None:
+    store = Store(new_store(tmp_path))
+    drafts = [draft(uuid.uuid4().hex) for _ in range(5)]
+
+    async def work(commits: LoopCommits) -> list[Any]:
+        waits = []
+        for one in drafts:
+            assert store.accept(API_KEY, [one], one.send_at) == [None]
+            waits.append(commits.joined())
+        assert len({id(wait) for wait in waits}) == 1  # one batch, one commit
+        assert stored_smsids(Path(store.path)) == set()  # nothing is visible (or answerable) before the commit
+        return [await wait for wait in waits]
+
+    assert on_a_loop(store, work) == [None] * 5  # committed, no failure
+    assert stored_smsids(Path(store.path)) == {d.smsid for d in drafts}
+
+
+def test_a_refused_or_failing_request_in_a_batch_does_not_undo_the_others(tmp_path: Path) -> None:
+    store = Store(new_store(tmp_path))
+    first, repeated, last = draft("same-id"), draft("same-id"), draft(uuid.uuid4().hex)
+
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO balances (api_key, balance) VALUES ('half-written', 1)")
+        raise RuntimeError("a bug in a handler")
+
+    async def work(commits: LoopCommits) -> Any:
+        assert store.accept(API_KEY, [first], first.send_at) == [None]
+        with pytest.raises(Refused):  # 124: the RequestId of `first`, in the same open batch
+            store.accept(API_KEY, [repeated], repeated.send_at)
+        with pytest.raises(RuntimeError):
+            commits.run(broken)
+        assert store.accept(API_KEY, [last], last.send_at) == [None]
+        return await commits.joined()  # type: ignore[misc]
+
+    assert on_a_loop(store, work) is None
+    assert stored_smsids(Path(store.path)) == {first.smsid, last.smsid}
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM balances WHERE api_key = 'half-written'").fetchone()[0] == 0
+
+
+def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiting_for_it(tmp_path: Path) -> None:
+    store = Store(new_store(tmp_path))
+    one = draft(uuid.uuid4().hex)
+
+    async def work(commits: LoopCommits) -> Any:
+        store.accept(API_KEY, [one], one.send_at)
+        pending = commits.joined()
+        store.set_clock_offset(60)  # its own transaction: would deadlock on the writers' lock held by the batch
+        assert pending is not None and pending.done()
+        return await pending
+
+    assert on_a_loop(store, work) is None
+    assert stored_smsids(Path(store.path)) == {one.smsid}
+
+
+def test_other_threads_still_commit_through_the_thread_group_commit(tmp_path: Path) -> None:
+    store = Store(new_store(tmp_path))
+    one = draft(uuid.uuid4().hex)
+
+    async def work(commits: LoopCommits) -> Any:
+        result: list[Any] = []
+        thread = threading.Thread(target=lambda: result.append(store.accept(API_KEY, [one], one.send_at)))
+        thread.start()
+        await asyncio.to_thread(thread.join)
+        return result, commits.joined()
+
+    assert on_a_loop(store, work) == ([[None]], None)
+    assert stored_smsids(Path(store.path)) == {one.smsid}
+
+
+def test_every_100_answered_by_the_served_mock_survives_kill_9(tmp_path: Path) -> None:
+    server = ServedMock(tmp_path / "esms.sqlite3").start()
+    try:
+        def send(_: int) -> str | None:
+            body = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY", "OAID": "4097311281936189049",
+                    "Phone": "0901888484", "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}],
+                    "RequestId": uuid.uuid4().hex}
+            request = urllib.request.Request(server.base_url + V5, data=json.dumps(body).encode(),
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+                answer = json.loads(response.read())
+            return answer["SMSID"] if answer["CodeResult"] == "100" else None
+
+        with ThreadPoolExecutor(16) as pool:
+            answered = [smsid for smsid in pool.map(send, range(300)) if smsid]
+        server.kill()  # no shutdown, no flush: only what was committed is in the file
+    finally:
+        server.stop()
+    assert len(answered) == 300
+    assert set(answered) <= stored_smsids(tmp_path / "esms.sqlite3")
