@@ -10,6 +10,7 @@ import orjson
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from mock_server import ui
 from mock_server.control import routes as control
 from mock_server.esms.api import JSON_MIMETYPE
 from mock_server.config import MockConfig
@@ -44,6 +45,8 @@ def attach_control_plane(app: Flask, state: MockState) -> None:
         # Registered so that Flask answers 405 (with Allow) for the other methods of these paths.
         app.add_url_rule(rule, endpoint=rule, view_func=_not_reached, methods=sorted(methods))
     app.register_blueprint(control.blueprint(state))
+    app.register_blueprint(ui.blueprint(state))
+    app.register_blueprint(ui.root_blueprint())
     app.before_request(state.ensure_dispatcher)
     _error_handlers(app)
 
