@@ -28,6 +28,8 @@ POLL_MS = 1500
 CSP = ("default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
 FORM_OPERATIONS = frozenset({"send_full_content_form"})
+# In the served specs' examples; not journal.MASK, whose `*` would start a YAML alias.
+SPEC_SECRET_PLACEHOLDER = "YOUR_SECRET_KEY"
 
 
 def blueprint(state: Any) -> Blueprint:
@@ -120,7 +122,7 @@ def blueprint(state: Any) -> Blueprint:
             abort(404, f"no spec {name}; there are {', '.join(SPECS)}")
         text = spec_path(name).read_text(encoding="utf-8")
         for secret in secrets():  # the examples use the demo account's keys, which may be the ones in use
-            text = text.replace(secret, journal.MASK)
+            text = text.replace(secret, SPEC_SECRET_PLACEHOLDER)
         return Response(text, mimetype="application/yaml")
 
     return bp
