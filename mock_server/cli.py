@@ -122,6 +122,7 @@ def _banner(base_url: str, db: Path, fixtures: str | None) -> None:
     source = fixtures or f"stored, or the demo data ({DEMO_FIXTURES_PATH.name})"
     print(
         f"esms-mock ready on {base_url}  (database {db}, fixtures {source})\n"
+        f"  inbox: {base_url}/_mock/ui/  (every message as the phone shows it; API docs at /_mock/ui/docs)\n"
         f"  demo credentials: ApiKey=DEMO_API_KEY SecretKey=DEMO_SECRET_KEY, OAID 4097311281936189049, template 205644 {{otp}}\n"
         f"  try: curl -s {base_url}/MainService.svc/json/GetBalance_json -d '{{\"ApiKey\":\"DEMO_API_KEY\",\"SecretKey\":\"DEMO_SECRET_KEY\"}}'\n"
         f"  control plane: {base_url}/_mock/health, /_mock/messages, /_mock/callbacks, /_mock/scenarios, /_mock/clock\n"
