@@ -132,9 +132,11 @@ def request_row(entry: dict[str, Any]) -> dict[str, Any]:
 def message_entries(store: Store, filters: Filters, now: float) -> list[dict[str, Any]]:
     if filters.status == "refused":
         return []
+    # Read only what the list shows unless some filter is applied after the query.
+    scan = SCAN_LIMIT if (filters.template or filters.status or filters.code or filters.since or filters.until) else LIST_LIMIT
     rows = journal.find_messages(store, smsid=filters.smsid or None, oaid=filters.oa or None,
                                  recipient=filters.recipient or None, request_id=filters.request_id or None,
-                                 limit=SCAN_LIMIT)
+                                 limit=scan)
     since, until = _moment(filters.since), _moment(filters.until)
     entries = [e for e in journal.messages_json(store, rows, now) if _message_matches(e, filters, since, until)]
     return entries[:LIST_LIMIT]
