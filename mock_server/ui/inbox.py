@@ -18,7 +18,7 @@ from mock_server.store.clock import VIETNAM
 from mock_server.store.fixtures import Fixtures
 from mock_server.ui import rendering
 
-LIST_LIMIT = 200
+LIST_LIMIT = 100  # newest first; the filters find older ones
 SCAN_LIMIT = 1000
 STATUS_CHOICES = (("", "any status"), ("2", "2 waiting"), ("7", "7 at Zalo or the carrier"), ("5", "5 finished"),
                   ("4", "4 rejected"), ("refused", "refused request"))
@@ -158,3 +158,16 @@ def merge(messages: list[dict[str, Any]], requests: list[dict[str, Any]]) -> lis
         return parsed.timestamp() if parsed else 0.0
 
     return sorted([*messages, *requests], key=moment, reverse=True)[:LIST_LIMIT]
+
+
+def version(store: Store, now: float, newest_request: str) -> str:
+    """What the list depends on, in a few cheap reads: a poll whose version has not changed is
+    answered 304 without reading or rendering the list. Messages still on their way change with
+    the clock, so while one of the newest is, the version changes every second."""
+    db = store.connection()
+    newest_seq, latest_final = db.execute(
+        "SELECT MAX(seq), MAX(final_at) FROM (SELECT seq, final_at FROM messages ORDER BY seq DESC LIMIT ?)",
+        (LIST_LIMIT,)).fetchone()
+    offset, fixtures_version, _ = store.state()
+    moving = int(now) if latest_final is not None and latest_final > now - 1 else 0
+    return f"{newest_seq or 0}-{fixtures_version}-{offset:g}-{moving}-{newest_request}"

@@ -43,3 +43,17 @@ def not_accepted(app: Flask, filters: dict[str, str], limit: int) -> list[dict[s
         found.extend(r for r in body.get("requests", []) if isinstance(r, dict))
     found.sort(key=lambda r: str(r.get("received_at", "")), reverse=True)
     return found[:limit]
+
+
+def newest(app: Flask) -> str:
+    """The id of the newest request the journal holds ('' without one): part of the list's version."""
+    if not available(app):
+        return ""
+    response = app.test_client().get(REQUESTS_PATH, query_string={"limit": "1"})
+    if response.status_code != 200:
+        return ""
+    try:
+        requests = orjson.loads(response.get_data()).get("requests") or [{}]
+    except (orjson.JSONDecodeError, AttributeError):
+        return ""
+    return str(requests[0].get("id", "")) if isinstance(requests[0], dict) else ""

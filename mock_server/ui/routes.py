@@ -57,14 +57,16 @@ def blueprint(state: Any) -> Blueprint:
         filters = inbox.Filters.from_args(request.args)
         fixtures = store.fixtures()
         at = now()
-        messages = [inbox.message_row(e, fixtures)
-                    for e in journal.scrub(inbox.message_entries(store, filters, at), secrets())]
+        # Only the rows' few fields are shown: masking them is cheaper than masking whole entries.
+        messages = journal.scrub([inbox.message_row(e, fixtures) for e in inbox.message_entries(store, filters, at)],
+                                 secrets())
         query = inbox.request_filters(filters)
         requests = [] if query is None else [
             inbox.request_row(r) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)]
         return {"filters": filters, "rows": inbox.merge(messages, requests), "now": journal.iso(at),
                 "journal_of_requests": request_journal.available(current_app), "poll_ms": POLL_MS,
-                "status_choices": inbox.STATUS_CHOICES, "oas": _oas(fixtures)}
+                "status_choices": inbox.STATUS_CHOICES, "oas": _oas(fixtures),
+                "messages_url": url_for("esms_mock_ui.list_page") + "messages/"}
 
     @bp.get("/")
     def list_page() -> Response:
@@ -72,7 +74,13 @@ def blueprint(state: Any) -> Blueprint:
 
     @bp.get("/rows")
     def list_rows() -> Response:
-        return page("_rows.html", **list_context())
+        """The list's rows, for the page's poll; 304 when nothing they depend on changed."""
+        version = inbox.version(store, now(), request_journal.newest(current_app))
+        if request.headers.get("X-Inbox-Version") == version:
+            return Response(status=304, headers={"X-Inbox-Version": version})
+        response = page("_rows.html", **list_context())
+        response.headers["X-Inbox-Version"] = version
+        return response
 
     def message_context(smsid: str) -> dict[str, Any]:
         at = now()

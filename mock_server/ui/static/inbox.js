@@ -8,10 +8,16 @@
   var url = table.getAttribute("data-rows-url");
   var every = parseInt(table.getAttribute("data-poll-ms"), 10) || 1500;
   var last = rows.innerHTML;
+  var version = "";
   function poll() {
     if (document.hidden) { return setTimeout(poll, every); }
-    fetch(url, { headers: { Accept: "text/html" }, cache: "no-store" })
-      .then(function (r) { return r.ok ? r.text() : null; })
+    // The server answers 304 (nothing rendered) while the version it sent last still holds.
+    fetch(url, { headers: { Accept: "text/html", "X-Inbox-Version": version }, cache: "no-store" })
+      .then(function (r) {
+        if (!r.ok) return null;
+        version = r.headers.get("X-Inbox-Version") || "";
+        return r.text();
+      })
       .then(function (html) {
         if (html !== null && html !== last) { rows.innerHTML = html; last = html; }
       })
