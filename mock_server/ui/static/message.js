@@ -20,14 +20,18 @@
     var url = story.getAttribute("data-story-url");
     var every = parseInt(story.getAttribute("data-poll-ms"), 10) || 1500;
     var last = story.innerHTML;
+    var polling = false;
+    // Polls until the message is final and no callback is pending; a replay starts it again.
+    var settled = function () { return !!story.querySelector('.story[data-settled="yes"]'); };
     var poll = function () {
       fetch(url, { cache: "no-store" })
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (html) { if (html !== null && html !== last) { story.innerHTML = html; last = html; } })
         .catch(function () {})
-        .then(function () { setTimeout(poll, every); });
+        .then(function () { if (settled()) { polling = false; } else { setTimeout(poll, every); } });
     };
-    setTimeout(poll, every);
+    var start = function () { if (!polling) { polling = true; setTimeout(poll, every); } };
+    start();
     story.addEventListener("click", function (event) {
       if (!event.target || event.target.id !== "replay") return;
       event.target.disabled = true;
@@ -36,6 +40,7 @@
         .then(function (answer) {
           result.textContent = answer[0] === 202 ? "Callback queued again: the new attempt appears below in a moment."
                                                 : (answer[1].message || "The mock refused the replay.");
+          start();
         })
         .catch(function () { result.textContent = "The mock did not answer."; })
         .then(function () { event.target.disabled = false; });
