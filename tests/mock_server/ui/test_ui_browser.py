@@ -32,6 +32,10 @@ SEND = {
     "send_zns_by_hashed_phone": "/MainService.svc/json/SendZaloMessage_V6/hash_phone/",
     "send_zns_v4": "/MainService.svc/json/SendZaloMessage_V4_post_json/",
     "send_multichannel_message": "/MainService.svc/json/MultiChannelMessage/",
+    "send_zns_v5": "/MainService.svc/json/SendZaloMessage_V5_post/",
+    "send_zns_bulk": "/MainService.svc/json/Send_zns_bulk_v4_post_json/",
+    "send_auto_generated_otp": "/MainService.svc/json/SendMessageAutoGenCode_V5",
+    "send_full_content_json": "/MainService.svc/json/SendMultipleMessage_V4_post_json/",
     "send_follower_message_v4": "/MainService.svc/json/SendZaloFollowerMessage_V4_post_json/",
     "send_follower_message_v5": "/MainService.svc/json/SendZaloFollowerMessage_V5_post_json/",
 }
@@ -80,7 +84,7 @@ def send(mock: EsmsMock, op_id: str, **fields: Any) -> str:
     body = {"ApiKey": mock.api_key, "SecretKey": mock.secret_key, **fields}
     answer = httpx.post(mock.base_url + SEND[op_id], json=body, timeout=10).json()
     assert answer.get("CodeResult") == "100", answer
-    return str(answer["SMSID"])
+    return str(answer["SMSID"] if "SMSID" in answer else answer["detail"][0]["SMSID"])
 
 
 def follower_v5(message: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +185,27 @@ def test_a_journey_and_a_multichannel_message_show_their_zns_and_sms_legs(page: 
     assert "654321 là mã xác thực của bạn" in text_of(page, ".bubble.sms")
     assert "SMS from DEMO" in text_of(page, ".sms-frame")
     page.screenshot("multichannel")
+
+
+@pytest.mark.parametrize(("op_id", "fields", "selector", "shown"), [
+    ("send_zns_v5", {"OAID": OAID, "Phone": PHONE, "TempID": "205644", "TempData": [{"key": "otp", "value": "918273"}]},
+     "table.params", "918273"),
+    ("send_zns_bulk", {"OAID": OAID, "TempID": "205644", "Data": [{"Phone": PHONE, "Params": ["564738"]}]},
+     "table.params", "564738"),
+    ("send_full_content_json", {"SmsType": "25", "OAID": OAID, "Phone": PHONE, "Content": "Đơn hàng ĐH-001 đã xác nhận"},
+     ".zns.card", "Đơn hàng ĐH-001 đã xác nhận"),
+    ("send_auto_generated_otp", {"Phone": PHONE, "TimeAlive": "5", "MultiChannelTempId": "12345", "TypeId": "2"},
+     ".zns.card", "is your verification code"),
+    ("send_follower_message_v4", {"OAID": OAID, "User_id": FOLLOWER, "Content": "Danh mục mới", "Template_type": "media",
+                                  "Url": "https://cdn.example/catalogue.png"}, ".bubble.media", "Danh mục mới"),
+])
+def test_the_other_send_operations_render_what_they_sent(
+        page: Page, esms_mock: EsmsMock, op_id: str, fields: dict[str, Any], selector: str, shown: str) -> None:
+    smsid = send(esms_mock, op_id, **fields)
+    open_message(page, smsid)
+
+    assert shown in text_of(page, selector)
+    page.screenshot(f"other-{op_id}")
 
 
 def test_a_follower_text_is_a_chat_bubble(page: Page, esms_mock: EsmsMock) -> None:
