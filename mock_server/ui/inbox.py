@@ -124,6 +124,7 @@ def request_row(entry: dict[str, Any]) -> dict[str, Any]:
         "code": entry.get("code") or "",
         "reason": entry.get("reason") or "",
         "did_you_mean": entry.get("did_you_mean") or "",
+        "body": rendering.pretty_json(entry.get("body")) if entry.get("body") is not None else "",
         "request_id": entry.get("request_id") or "",
         "smsid": entry.get("smsid") or "",
     }

@@ -61,12 +61,18 @@ def blueprint(state: Any) -> Blueprint:
         messages = journal.scrub([inbox.message_row(e, fixtures) for e in inbox.message_entries(store, filters, at)],
                                  secrets())
         query = inbox.request_filters(filters)
-        requests = [] if query is None else [
-            inbox.request_row(r) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)]
+        requests = [] if query is None else journal.scrub([
+            inbox.request_row(r) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)], secrets())
         return {"filters": filters, "rows": inbox.merge(messages, requests), "now": journal.iso(at),
                 "journal_of_requests": request_journal.available(current_app), "poll_ms": POLL_MS,
                 "status_choices": inbox.STATUS_CHOICES, "oas": _oas(fixtures),
                 "messages_url": url_for("esms_mock_ui.list_page") + "messages/"}
+
+    @bp.errorhandler(404)
+    def not_found(error: Any) -> Response:
+        response = page("not_found.html", message=getattr(error, "description", "") or "Not found")
+        response.status_code = 404
+        return response
 
     @bp.get("/")
     def list_page() -> Response:

@@ -100,12 +100,14 @@ def test_refused_requests_come_from_the_request_journal_when_the_mock_has_one(ap
         seen.append(dict(request.args))
         refused = {"id": 7, "received_at": "2099-01-01T00:00:00.000+07:00", "method": "POST", "path": "/x",
                    "operation": "send_zns_v6", "outcome": "refused", "code": "101", "reason": "Authorize failed <b>",
-                   "smsid": None, "request_id": "req-1", "recipient": PHONE, "body": {}, "did_you_mean": None}
+                   "smsid": None, "request_id": "req-1", "recipient": PHONE, "did_you_mean": None,
+                   "body": {"ApiKey": "DEMO_API_KEY", "SecretKey": "********", "Note": "leaked DEMO_SECRET_KEY"}}
         rows = [refused] if request.args.get("outcome") == "refused" else []
         return jsonify({"requests": rows, "count": len(rows)})
 
     rows = html(client, "/_mock/ui/rows", recipient=PHONE)
     assert "Authorize failed &lt;b&gt;" in rows and "code 101" in rows
+    assert "&#34;ApiKey&#34;: &#34;DEMO_API_KEY&#34;" in rows and SECRET_KEY not in rows
     assert any({"recipient": PHONE, "outcome": "refused", "limit": "100"}.items() <= args.items() for args in seen)
 
 
@@ -115,8 +117,11 @@ def test_without_a_request_journal_the_inbox_lists_messages_only(esms: Esms, cli
     assert "keeps no journal of requests" in html(client, "/_mock/ui/")
 
 
-def test_an_unknown_message_is_a_404(client: FlaskClient) -> None:
-    assert client.get("/_mock/ui/messages/nothing").status_code == 404
+def test_an_unknown_message_is_a_404_page(client: FlaskClient) -> None:
+    response = client.get("/_mock/ui/messages/<nothing>")
+
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "no message &lt;nothing&gt; in the journal" in response.get_data(as_text=True)
 
 
 def test_a_poll_is_answered_304_until_the_list_changes(esms: Esms, client: FlaskClient, app: Flask) -> None:
