@@ -7,14 +7,26 @@ SPEC := spec/esms-zalo.openapi.yaml
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 NODE_STAMP := node_modules/.installed
+SWAGGER_UI := mock_server/ui/static/swagger-ui
+UI_ASSETS := $(SWAGGER_UI)/swagger-ui-bundle.js
 
-.PHONY: install java generate check-generated sdk wheels test run bench fuzz clean
+.PHONY: install java chromium generate check-generated sdk wheels test run bench fuzz clean
 
-install: $(STAMP) $(NODE_STAMP) java
+install: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium
 
 # openapi-generator (the spec's portability tests; pip's openapi-generator-cli bundles the JAR) runs on Java.
 java:
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
+
+# The inbox's browser tests (tests/mock_server/ui) drive Debian's chromium with Playwright.
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The API docs page of the inbox serves Swagger UI from the package: copied from the npm package
+# swagger-ui-dist (pinned in package-lock.json) into package data, so the wheel carries it.
+$(UI_ASSETS): $(NODE_STAMP)
+	mkdir -p $(SWAGGER_UI)
+	cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css,LICENSE,NOTICE} $(SWAGGER_UI)/
 
 # Reinstall only when a dependency list changes. Everything (tests, sdkgen, contract kit):
 $(STAMP): pyproject.toml setup.py generated/pyproject.toml
@@ -48,17 +60,17 @@ sdk: $(STAMP)
 	@ls dist/*.whl
 
 ## wheels: build the mock's wheel (esms-zalo-mock: mock_server, esms_spec and the specs) and the SDK's in dist/
-wheels: $(RUN_STAMP)
+wheels: $(RUN_STAMP) $(UI_ASSETS)
 	rm -rf build generated/build dist/esms_zalo_mock-*.whl dist/esms_zalo_sdk-*.whl  # a stale build/lib would slip old files in
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist . ./generated
 	@ls dist/*.whl
 
 ## test: the whole suite, including spec validation and the generated-code drift check
-test: $(STAMP) $(NODE_STAMP) java check-generated
+test: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium check-generated
 	$(PY) -m pytest
 
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) $(UI_ASSETS)
 	$(VENV)/bin/esms-mock serve --fixtures mock_server/demo_fixtures.yaml
 
 ## fuzz: a long schemathesis run against the served mock (1,000 examples per operation: about 44,000 cases, 22 minutes), with progress; then the lenient forms (250 examples per operation)
@@ -72,4 +84,4 @@ bench: $(STAMP) $(NODE_STAMP)
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules dist build .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules dist build .pytest_cache .hypothesis $(SWAGGER_UI)

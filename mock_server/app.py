@@ -10,7 +10,7 @@ import orjson
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from mock_server import internal_error
+from mock_server import internal_error, ui
 from mock_server.control import discovery
 from mock_server.control import routes as control
 from mock_server.esms.api import JSON_MIMETYPE
@@ -49,8 +49,10 @@ def attach_control_plane(app: Flask, state: MockState) -> None:
         # Registered so that Flask answers 405 (with Allow) for the other methods of these paths.
         app.add_url_rule(rule, endpoint=rule, view_func=_not_reached, methods=sorted(methods))
     app.register_blueprint(control.blueprint(state))
-    app.register_blueprint(discovery.blueprint(lambda body, status=200: _json(status, body)), url_prefix=CONTROL_PREFIX)
-    app.add_url_rule("/", endpoint="index", view_func=lambda: _json(200, discovery.index()), methods=["GET"])
+    answer_json = lambda body, status=200: _json(status, body)  # noqa: E731
+    app.register_blueprint(discovery.blueprint(answer_json), url_prefix=CONTROL_PREFIX)
+    app.add_url_rule("/", endpoint="index", view_func=lambda: discovery.index_answer(answer_json), methods=["GET"])
+    app.register_blueprint(ui.blueprint(state))
     app.before_request(state.ensure_dispatcher)
     _error_handlers(app)
 

@@ -205,7 +205,8 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
 
 
 def _banner(base_url: str, db: Path, source: str, serves_demo: bool) -> None:
-    lines = [f"esms-mock ready on {base_url}  (database {db}, fixtures {source})"]
+    lines = [f"esms-mock ready on {base_url}  (database {db}, fixtures {source})",
+             f"  inbox: {base_url}/_mock/ui/  (every message as the phone shows it; API docs at /_mock/ui/docs)"]
     if serves_demo:
         lines += [
             "  demo credentials: ApiKey=DEMO_API_KEY SecretKey=DEMO_SECRET_KEY, OAID 4097311281936189049, template 205644 {otp}",

@@ -1,16 +1,18 @@
-"""What a person or a tool finds at the mock's root: `GET /` and `GET /_mock/` answer a small JSON
-index (the health check, both specs, the docs), and `/_mock/openapi/` serves the two specs from
+"""What a person or a tool finds at the mock's root: `GET /` and `GET /_mock/` send a browser to the
+inbox (/_mock/ui/) and answer anything else a small JSON index (the health check, both specs, the
+docs), and `/_mock/openapi/` serves the two specs from
 the installed package (esms_spec), so a client generator can point at a running mock."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, redirect, request
 
 import esms_spec
 
 YAML_MIMETYPE = "application/yaml"
+INBOX = "/_mock/ui/"
 # The URL name of each packaged spec (`/_mock/openapi/<name>.yaml`).
 SPEC_FILES = {"esms-zalo": esms_spec.ESMS_SPEC, "mock-control": esms_spec.CONTROL_SPEC}
 
@@ -19,13 +21,23 @@ def index() -> dict[str, Any]:
     """The index of `GET /` and `GET /_mock/` (a browser UI, when there is one, starts here too)."""
     return {
         "service": "esms-mock: an offline, stateful stand-in for the eSMS.vn Zalo API",
+        "inbox": INBOX,
         "health": "/_mock/health",
         "esms_spec": "/_mock/openapi/esms-zalo.yaml",
         "control_spec": "/_mock/openapi/mock-control.yaml",
-        "docs": "README.md of the esms-zalo-mock package (`esms-mock serve --help` for the options); "
-                "the control plane is described operation by operation in control_spec",
+        "docs": "/_mock/ui/docs (both specs, browsable offline); `esms-mock serve --help` for the options",
         "esms_operations": "/MainService.svc/json/... (the paths of esms_spec)",
     }
+
+
+def index_answer(answer_json: Any) -> Response:
+    """A browser (Accept prefers text/html) is sent to the inbox; a tool gets the JSON index."""
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        response = redirect(INBOX, code=302)
+    else:
+        response = answer_json(index())
+    response.headers["Vary"] = "Accept"
+    return response  # type: ignore[no-any-return]
 
 
 def blueprint(answer_json: Any) -> Blueprint:
@@ -35,7 +47,7 @@ def blueprint(answer_json: Any) -> Blueprint:
 
     @bp.get("/")
     def get_index() -> Response:
-        return answer_json(index())  # type: ignore[no-any-return]
+        return index_answer(answer_json)
 
     @bp.get("/openapi/<name>.yaml")
     def get_openapi(name: str) -> Response:

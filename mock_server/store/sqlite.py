@@ -669,6 +669,21 @@ class Store:
                 (state, next_attempt_at, error, callback_id),
             )
 
+    def replay_callbacks(self, smsid: str, now: float) -> tuple[list[int], list[int]]:
+        """Make the message's due callbacks pending again, due `now`, whatever their state: the
+        next attempt sends the same query once more (a replay, like Svix's). Not those still
+        waiting for the message's final state or being sent right now (their lease): they go out
+        anyway. Answers (replayed ids, ids left as they are)."""
+        with self.transaction() as db:
+            replayed = [int(row[0]) for row in db.execute(
+                "UPDATE callbacks SET state = 'pending', next_attempt_at = ?, last_error = NULL "
+                "WHERE smsid = ? AND due_at <= ? AND NOT (state = 'pending' AND lease_until > ?) RETURNING id",
+                (now, smsid, now, now),
+            )]
+            kept = [int(row[0]) for row in db.execute(
+                "SELECT id FROM callbacks WHERE smsid = ? ORDER BY id", (smsid,)) if int(row[0]) not in replayed]
+        return sorted(replayed), kept
+
     def next_callback_due(self) -> float | None:
         row = self.connection().execute(
             "SELECT MIN(MAX(next_attempt_at, lease_until)) FROM callbacks WHERE state = 'pending'"

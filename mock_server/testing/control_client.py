@@ -30,6 +30,7 @@ class ControlClient:
         "put_fixtures": ("PUT", "/_mock/fixtures"),
         "list_messages": ("GET", "/_mock/messages"),
         "get_message": ("GET", "/_mock/messages/{smsid}"),
+        "replay_callback": ("POST", "/_mock/messages/{smsid}/callback/replay"),
         "list_callbacks": ("GET", "/_mock/callbacks"),
         "reset": ("POST", "/_mock/reset"),
         "list_scenarios": ("GET", "/_mock/scenarios"),
@@ -118,6 +119,11 @@ class ControlClient:
         """One message in detail, with each recipient's timeline and every callback attempt."""
         __tracebackhide__ = True
         return self._request("get_message", path_params={"smsid": smsid})  # type: ignore[no-any-return]
+
+    def replay_callback(self, smsid: str) -> list[dict[str, Any]]:
+        """Send the message's callback again now; the callbacks made pending again."""
+        __tracebackhide__ = True
+        return self._request("replay_callback", path_params={"smsid": smsid})["callbacks"]  # type: ignore[no-any-return]
 
     def callbacks(self, *, smsid: str | None = None, state: str | None = None,
                   limit: int | None = None) -> list[dict[str, Any]]:

@@ -576,6 +576,35 @@ def test_one_message_shows_its_delivery_timeline_and_every_callback_attempt(
     assert control.get("/_mock/callbacks?state=pending")["callbacks"] == []
 
 
+def test_replaying_a_delivered_callback_sends_it_again_as_a_new_attempt(
+        dispatching_app: Flask, receiver: Receiver) -> None:
+    client = dispatching_app.test_client()
+    control = Control(client)
+    smsid = accepted(send_zns(client, PHONE, CallbackUrl=receiver.url))
+    wait_for(lambda: control.get(f"/_mock/messages/{smsid}")["callbacks"][0]["state"] == "delivered" or None,
+             what="the callback to be delivered")
+    replay = control.post(f"/_mock/messages/{smsid}/callback/replay", expect=202)
+    assert replay["replayed"] == 1 and replay["callbacks"][0]["state"] == "pending"
+
+    def third_attempt() -> Any:
+        [callback] = control.get(f"/_mock/messages/{smsid}")["callbacks"]
+        return callback if callback["attempt_count"] == 3 and callback["state"] == "delivered" else None
+
+    callback = wait_for(third_attempt, what="the replayed callback")
+    assert (callback["attempts"][2]["attempt"], callback["attempts"][2]["status_code"]) == (3, 200)
+    assert len(receiver.paths) == 3 and receiver.paths[2] == receiver.paths[1]
+
+
+def test_replaying_is_a_409_before_the_callback_is_due_or_without_one_and_a_404_for_no_message(
+        control: Control, client: FlaskClient) -> None:
+    waiting = accepted(send_zns(client, PHONE, CallbackUrl="http://127.0.0.1:9/esms-callback",
+                                SendDate=vietnam_time(3600)))
+    assert "not due yet" in control.post(f"/_mock/messages/{waiting}/callback/replay", expect=409)["message"]
+    silent = accepted(send_zns(client, PHONE))
+    assert "no callback" in control.post(f"/_mock/messages/{silent}/callback/replay", expect=409)["message"]
+    control.post("/_mock/messages/nothing-here/callback/replay", expect=404)
+
+
 def test_the_callback_outbox_lists_pending_callbacks_before_they_are_sent(control: Control, client: FlaskClient) -> None:
     smsid = accepted(send_zns(client, PHONE, CallbackUrl="http://127.0.0.1:9/esms-callback"))
     accepted(send_zns(client, OTHER_PHONE))  # no CallbackUrl: no callback

@@ -204,6 +204,8 @@ def test_the_mock_wheel_holds_the_mock_esms_spec_and_the_contract_kit_and_not_sd
 
     assert top_levels == {"mock_server", "esms_spec"}
     assert "mock_server/demo_fixtures.yaml" in names
+    assert {"mock_server/ui/templates/inbox.html", "mock_server/ui/static/inbox.js",
+            "mock_server/ui/static/swagger-ui/swagger-ui-bundle.js"} <= names, "the inbox's pages and Swagger UI"
     assert {"esms_spec/documents/esms-zalo.openapi.yaml", "esms_spec/documents/mock-control.openapi.yaml"} <= names
     assert checkout_packages <= packaged, "every package of mock_server/ is in the wheel"
     assert plugin_module, entry_points
@@ -255,6 +257,19 @@ def test_the_installed_mock_serves_and_answers_100_for_a_send(served: str) -> No
 
     assert answer["CodeResult"] == "100", answer
     assert answer["SMSID"]
+
+
+def test_the_installed_mock_serves_the_inbox_and_its_offline_api_docs(served: str) -> None:
+    def get(path: str) -> str:
+        with urllib.request.urlopen(served + path, timeout=10) as answer:  # noqa: S310 - loopback
+            return answer.read().decode()
+
+    smsid = _post_json(served + SEND_PATH, DEMO_SEND)["SMSID"]
+
+    assert str(smsid) in get("/_mock/ui/")
+    assert "Demo OA" in get(f"/_mock/ui/messages/{smsid}")
+    assert "swagger-ui/swagger-ui-bundle.js" in get("/_mock/ui/docs")
+    assert "SwaggerUIBundle" in get("/_mock/ui/static/swagger-ui/swagger-ui-bundle.js")
 
 
 def test_a_consumer_test_passes_through_the_installed_pytest_plugin(installed: Installed) -> None:
