@@ -305,9 +305,25 @@ def ts_method(method: Any) -> TsMethod:
     )
 
 
-def ts_context(fields: dict[str, list[FieldInfo]], methods: list[Any], callback_model: str) -> dict[str, Any]:
+def _enum_values(info: FieldInfo) -> list[Any] | None:
+    """The values of a field typed as one Literal (None allowed beside it), else None."""
+    members = [m for m in parse_annotation(info.annotation) if m.name != "None"]
+    if len(members) == 1 and members[0].name == "Literal":
+        return [arg.literal for arg in members[0].args]
+    return None
+
+
+def ts_context(
+    fields: dict[str, list[FieldInfo]], methods: list[Any], callback_model: str, error_info_model: str
+) -> dict[str, Any]:
     callback_fields = fields[callback_model]
+    error_info_fields = fields[error_info_model]
+    enums = {f.alias: _enum_values(f) for f in callback_fields}
     return {
+        # What the callback parser checks, as the Python SDK's model validation does.
+        "callback_enums": {alias: json.dumps(values) for alias, values in sorted(enums.items()) if values is not None},
+        "error_info_required": [f.alias for f in error_info_fields if f.required],
+        "error_info_integers": sorted(f.alias for f in error_info_fields if f.scalar == "int"),
         "ts_package": TS_PACKAGE,
         "ts_models": ts_models(fields),
         "ts_methods": [ts_method(m) for m in methods],

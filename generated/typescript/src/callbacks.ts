@@ -19,6 +19,13 @@ import { modelFromWire } from "./wire.js";
 const INTEGER_PARAMETERS: ReadonlySet<string> = new Set(["SendFailed", "SendStatus", "SendSuccess", "TotalReceiver", "TotalSent", "TypeId", "telcoid"]);
 const DECIMAL_PARAMETERS: ReadonlySet<string> = new Set(["TotalPrice"]);
 const REQUIRED_PARAMETERS: readonly string[] = ["SMSID", "SendStatus"];
+// Parameters that take one of a few values only.
+const ENUM_PARAMETERS: Readonly<Record<string, readonly (string | number)[]>> = {
+  "SendStatus": [0, 1, 2, 4, 5, 7],
+};
+// What Zalo's result always has, and which of its fields are whole numbers.
+const ERROR_INFO_REQUIRED: readonly string[] = ["error"];
+const ERROR_INFO_INTEGERS: readonly string[] = ["error"];
 const ERROR_INFO = "error_info";
 const REPORTED_AT = "reported_at";
 // Separates Zalo's JSON from the report time in follower and journey callbacks.
@@ -54,6 +61,12 @@ export function parseDeliveryCallback(query: CallbackQuery): DeliveryReport {
       fields[name] = value;
     }
   }
+  for (const [name, allowed] of Object.entries(ENUM_PARAMETERS)) {
+    const value = fields[name];
+    if (value !== undefined && !allowed.includes(value as string | number)) {
+      throw new CallbackParseError(name, `${JSON.stringify(value)} is not one of ${allowed.map((v) => JSON.stringify(v)).join(", ")}`);
+    }
+  }
   const report = modelFromWire(["DeliveryCallback"], fields) as unknown as DeliveryReport;
   const rawErrorInfo = values.get(ERROR_INFO) ?? "";
   if (rawErrorInfo.trim()) report.decodedErrorInfo = decodeErrorInfo(rawErrorInfo);
@@ -87,6 +100,15 @@ export function decodeErrorInfo(value: string): ZaloErrorInfo {
     throw new CallbackParseError(ERROR_INFO, `JSON but not an object: ${JSON.stringify(value.slice(0, 120))}`);
   }
   const data: Record<string, unknown> = { ...(content as Record<string, unknown>) };
+  for (const name of ERROR_INFO_REQUIRED) {
+    if (data[name] === undefined) throw new CallbackParseError(ERROR_INFO, `${name}: missing`);
+  }
+  for (const name of ERROR_INFO_INTEGERS) {
+    const value = data[name];
+    if (value !== undefined && value !== null && !(typeof value === "number" && Number.isInteger(value)) && !(typeof value === "string" && INTEGER.test(value))) {
+      throw new CallbackParseError(ERROR_INFO, `${name}: ${JSON.stringify(value)} is not a whole number`);
+    }
+  }
   if (reportedAt !== undefined) data[REPORTED_AT] = reportedAt;
   return modelFromWire(["ZaloErrorInfo"], data) as unknown as ZaloErrorInfo;
 }

@@ -761,8 +761,25 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function fieldsOf(models: readonly string[]): readonly FieldCodec[] {
-  return models.flatMap((name) => MODELS[name] ?? []);
+/**
+ * The fields of one model, or of the members of a union merged: a name two members share is
+ * read with both members' codecs merged (every button has a `payload`, of its own model).
+ */
+function fieldsOf(models: readonly string[], key: 0 | 1): Map<string, FieldCodec> {
+  const fields = new Map<string, FieldCodec>();
+  for (const field of models.flatMap((name) => MODELS[name] ?? [])) {
+    const earlier = fields.get(field[key]);
+    fields.set(field[key], earlier === undefined ? field : [earlier[0], earlier[1], mergeCodecs(earlier[2], field[2])]);
+  }
+  return fields;
+}
+
+function mergeCodecs(a: Codec, b: Codec): Codec {
+  if (typeof a === "string" || typeof b === "string") return a;
+  if ("model" in a && "model" in b) return { model: [...new Set([...a.model, ...b.model])] };
+  if ("list" in a && "list" in b) return { list: mergeCodecs(a.list, b.list) };
+  if ("dict" in a && "dict" in b) return { dict: mergeCodecs(a.dict, b.dict) };
+  return a;
 }
 
 /** A wire value read as `codec` says; anything that does not fit is left as it came. */
@@ -788,8 +805,7 @@ export function fromWire(value: unknown, codec: Codec): unknown {
  * spec does not know (yet) is kept under its wire name, so nothing eSMS sent is lost.
  */
 export function modelFromWire(models: readonly string[], data: Record<string, unknown>): Record<string, unknown> {
-  const byWire = new Map<string, FieldCodec>();
-  for (const field of fieldsOf(models)) if (!byWire.has(field[1])) byWire.set(field[1], field);
+  const byWire = fieldsOf(models, 1);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     const field = byWire.get(key);
@@ -801,8 +817,7 @@ export function modelFromWire(models: readonly string[], data: Record<string, un
 
 /** The SDK's object of `models` in the wire's spelling; undefined and null fields are left out. */
 export function modelToWire(models: readonly string[], data: Record<string, unknown>): Record<string, unknown> {
-  const byName = new Map<string, FieldCodec>();
-  for (const field of fieldsOf(models)) if (!byName.has(field[0])) byName.set(field[0], field);
+  const byName = fieldsOf(models, 0);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     if (value === undefined || value === null) continue;
