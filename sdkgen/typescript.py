@@ -86,7 +86,10 @@ def parse_annotation(text: str) -> list[Node]:
             return Node(token, tuple(args))
         return Node(token)
 
-    members = union()
+    try:
+        members = union()
+    except IndexError:  # the text ended inside brackets
+        raise SpecError(f"cannot read the annotation {text!r}") from None
     if position != len(tokens):
         raise SpecError(f"cannot read the annotation {text!r}")
     return members
