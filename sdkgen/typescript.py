@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .introspect import FieldInfo
+from .naming import Parameter
 from .spec import SpecError
+
+if TYPE_CHECKING:  # generate.py imports this module
+    from .generate import MethodSpec
 
 TS_DIR = "typescript"
 TS_PACKAGE = "esms-zalo-sdk"
@@ -169,10 +173,6 @@ class TsField:
     type: str
     codec: str  # JSON
 
-    @property
-    def key(self) -> str:
-        return self.name
-
 
 @dataclass(frozen=True)
 class TsModel:
@@ -216,7 +216,7 @@ def ts_models(fields: dict[str, list[FieldInfo]]) -> list[TsModel]:
     return models
 
 
-def ts_parameter(parameter: Any) -> TsParameter:
+def ts_parameter(parameter: Parameter) -> TsParameter:
     """A Python method argument (naming.Parameter) as its TypeScript counterpart."""
     name = camel_case(parameter.name)
     if name in _RESERVED:
@@ -291,7 +291,7 @@ class TsMethod:
         return any(p.required for p in self.parameters)
 
 
-def ts_method(method: Any) -> TsMethod:
+def ts_method(method: MethodSpec) -> TsMethod:
     """A Python client method (generate.MethodSpec) as its TypeScript counterpart."""
     op = method.operation
     name = camel_case(op.operation_id)
@@ -317,7 +317,7 @@ def _enum_values(info: FieldInfo) -> list[Any] | None:
 
 
 def ts_context(
-    fields: dict[str, list[FieldInfo]], methods: list[Any], callback_model: str, error_info_model: str
+    fields: dict[str, list[FieldInfo]], methods: list[MethodSpec], callback_model: str, error_info_model: str
 ) -> dict[str, Any]:
     callback_fields = fields[callback_model]
     error_info_fields = fields[error_info_model]

@@ -65,6 +65,8 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = _run([str(TSC), "-p", str(HERE / "tsconfig.json"), "--outDir", str(out)])
     assert result.returncode == 0, result.stdout + result.stderr
     (out / "package.json").write_text(json.dumps({"type": "module"}), encoding="utf-8")
+    # The tests' own npm packages (fast-check), found from the compiled files as from the sources.
+    (out / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
     return out
 
 
