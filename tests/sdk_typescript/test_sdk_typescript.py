@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -92,3 +93,20 @@ def test_the_typescript_suite_passes_against_the_served_mock(suite: str, compile
     result = _run([_node(), "--test", "--test-reporter=spec", str(script)], env=env)
 
     assert result.returncode == 0, f"{suite} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_the_control_plane_client_calls_every_operation_of_the_control_spec() -> None:
+    spec = yaml.safe_load((ROOT / "spec" / "mock-control.openapi.yaml").read_text(encoding="utf-8"))
+    documented = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in ("get", "post", "put", "delete", "patch")
+    }
+    source = (PACKAGE / "src" / "mock.ts").read_text(encoding="utf-8")
+    called = {
+        (method, re.sub(r"\$\{[^}]*\}", "{}", path))
+        for method, path in re.findall(r'this\.request\("([A-Z]+)", [`"]([^`"]+)[`"]', source)
+    }
+
+    assert {(method, re.sub(r"\{[^}]*\}", "{}", path)) for method, path in documented} == called
