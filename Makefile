@@ -10,7 +10,7 @@ NODE_STAMP := node_modules/.installed
 SWAGGER_UI := mock_server/ui/static/swagger-ui
 UI_ASSETS := $(SWAGGER_UI)/swagger-ui-bundle.js
 
-.PHONY: install java chromium generate check-generated sdk wheels test run bench fuzz clean
+.PHONY: install java chromium generate check-generated sdk sdk-ts wheels test run bench fuzz clean
 
 install: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium
 
@@ -46,7 +46,7 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $(NODE_STAMP)
 
-## generate: regenerate the SDK in generated/ from the spec
+## generate: regenerate the SDKs in generated/ from the spec (Python, and TypeScript in generated/typescript)
 generate: $(STAMP)
 	$(PY) -m sdkgen --spec $(SPEC) --out generated
 
@@ -58,6 +58,13 @@ check-generated: $(STAMP)
 sdk: $(STAMP)
 	$(PY) -m pip wheel --quiet --no-deps --wheel-dir dist ./generated
 	@ls dist/*.whl
+
+## sdk-ts: build the TypeScript SDK into its npm tarball, dist/esms-zalo-sdk-<version>.tgz (compiled in build/typescript)
+sdk-ts: $(NODE_STAMP)
+	rm -rf build/typescript && mkdir -p build dist && cp -r generated/typescript build/typescript
+	node_modules/.bin/tsc -p build/typescript/tsconfig.json
+	npm pack ./build/typescript --pack-destination dist
+	@ls dist/*.tgz
 
 ## wheels: build the mock's wheel (esms-zalo-mock: mock_server, esms_spec and the specs) and the SDK's in dist/
 wheels: $(RUN_STAMP) $(UI_ASSETS)

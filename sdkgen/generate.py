@@ -18,6 +18,7 @@ from .naming import VOCABULARY_PATH, Parameter, Vocabulary, VocabularyError, che
 from .operations import CREDENTIAL_FIELDS, OperationSpec, derive_operations, status_server
 from .render import make_environment, render
 from .spec import SpecDocument, SpecError
+from .typescript import TS_DIR, TS_TEMPLATES, ts_context
 
 PACKAGE = "esms_zalo"
 DISTRIBUTION = "esms-zalo-sdk"
@@ -132,6 +133,10 @@ def generate(spec_path: Path, vocabulary_path: Path = VOCABULARY_PATH) -> dict[s
     }
     for template, target in PACKAGE_TEMPLATES.items():
         files[target] = render(environment, template, context)
+    # The TypeScript SDK: a second rendering of the same operations, methods and models.
+    ts = {**context, **ts_context(fields, methods, CALLBACK_MODEL, ERROR_INFO_MODEL)}
+    for template, target in TS_TEMPLATES.items():
+        files[f"{TS_DIR}/{target}"] = render(environment, f"typescript/{template}", ts)
     return {path: text.encode("utf-8") for path, text in sorted(files.items())}
 
 

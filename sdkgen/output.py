@@ -8,8 +8,10 @@ from pathlib import Path
 
 # Left in generated/ by installing or building it, never by the generator: not ours to
 # compare or delete.
-IGNORED_DIRECTORIES = frozenset({"__pycache__", "build", "dist", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
-IGNORED_SUFFIXES = (".egg-info", ".pyc")
+IGNORED_DIRECTORIES = frozenset(
+    {"__pycache__", "build", "dist", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
+)
+IGNORED_SUFFIXES = (".egg-info", ".pyc", ".tgz")
 
 
 def _ignored(relative: Path) -> bool:

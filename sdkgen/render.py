@@ -46,6 +46,12 @@ def make_environment() -> jinja2.Environment:
     environment.filters["pystr"] = python_string
     environment.filters["pyliteral"] = python_literal
     environment.filters["docstring"] = docstring_text
+    # The TypeScript rendering (typescript.py, templates/typescript/).
+    from .typescript import camel_case, ts_comment, ts_string
+
+    environment.filters["tsstr"] = ts_string
+    environment.filters["tscomment"] = ts_comment
+    environment.filters["camel"] = camel_case
     return environment
 
 

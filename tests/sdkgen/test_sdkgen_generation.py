@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -134,6 +135,10 @@ def test_every_generated_file_says_it_is_generated_and_not_to_be_edited(produced
         text = content.decode("utf-8")
         if path.endswith(".md"):
             assert text.startswith(f"<!--\n{HEADER}\n"), path
+        elif path.endswith("package.json"):  # JSON has no comments: npm's "//" key holds it
+            assert json.loads(text)["//"].startswith(HEADER), path
+        elif path.startswith("typescript/"):  # TypeScript, and tsconfig.json (which takes comments)
+            assert text.startswith(f"// {HEADER}\n"), path
         else:
             assert text.startswith(f"# {HEADER}\n"), path
 
