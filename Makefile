@@ -32,7 +32,7 @@ $(UI_ASSETS): $(NODE_STAMP)
 $(STAMP): pyproject.toml setup.py generated/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./generated -e '.[test,codegen,contract]'
+	$(PY) -m pip install --quiet -e ./generated -e '.[test,codegen,contract,postgresql]'
 	@touch $(STAMP) $(RUN_STAMP)
 
 # Only what serving needs (`make run`); a full install above counts as one too.

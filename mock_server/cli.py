@@ -18,7 +18,7 @@ from mock_server.config import MockConfig
 from mock_server import startup
 from mock_server.startup import (OneLineArgumentParser, count_at_least_one, port_number, seconds_not_negative,
                                  seconds_positive)
-from mock_server.store import StoreError
+from mock_server.store import StoreError, is_database_url
 from mock_server.store.fixtures import FixtureError
 
 DEMO_CREDENTIALS = ("DEMO_API_KEY", "DEMO_SECRET_KEY")  # in demo_fixtures.yaml
@@ -34,6 +34,9 @@ examples:
   esms-mock serve                          demo data, http://127.0.0.1:8080
   esms-mock serve --fixtures my.yaml       your accounts, OAs and templates
   esms-mock serve --db /tmp/esms.sqlite3   keep state in that file (kept across restarts)
+  esms-mock serve --db postgresql://user@db.internal/esms
+                                           state in PostgreSQL, shared by every instance given
+                                           the same URL (README: Running several instances)
 
 fixtures and the database:
   Without --fixtures a new database serves the demo data, and an existing one the fixtures
@@ -60,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog=SERVE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on, 1-65535 (default: %(default)s)")
-    serve.add_argument("--db", default=None, metavar="PATH",
-                       help="SQLite file holding all state (default: esms-mock.sqlite3 in the current directory)")
+    serve.add_argument("--db", default=None, metavar="PATH|URL",
+                       help="SQLite file holding all state (default: esms-mock.sqlite3 in the current directory), "
+                            "or a postgresql:// URL shared by several instances (needs the extra `postgresql`)")
     serve.add_argument("--fixtures", default=None, metavar="FILE",
                        help="YAML or JSON fixtures to load at start: they replace the stored ones and reset "
                             "balances to the file's values; the journal is kept (default: the stored "
@@ -132,8 +136,9 @@ def _serve(args: argparse.Namespace) -> int:
         logging.getLogger(name).addFilter(_QuietScenarioDrops())
     temporary = tempfile.TemporaryDirectory(prefix="esms-mock-") if args.temporary else None
     try:
-        code, served = _serve_on(args, Path(temporary.name) / "esms-mock.sqlite3" if temporary
-                                 else Path(args.db or "esms-mock.sqlite3"))
+        db: Path | str = (Path(temporary.name) / "esms-mock.sqlite3" if temporary
+                          else args.db if is_database_url(args.db) else Path(args.db or "esms-mock.sqlite3"))
+        code, served = _serve_on(args, db)
     finally:
         if temporary:
             temporary.cleanup()
@@ -148,7 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
     return code
 
 
-def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
+def _serve_on(args: argparse.Namespace, db: Path | str) -> tuple[int, bool]:
     """(exit code, whether it served): the start-up checks, then serving until interrupted."""
     config = MockConfig(
         db_path=db,
@@ -162,8 +167,12 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
         startup.check_host(args.host, args.port)
         if args.fixtures is not None:
             startup.check_fixtures_file(args.fixtures)
-        database = startup.claim_database(db, share=args.share_db, loads_fixtures=args.fixtures is not None)
-        startup.check_database_opens(db)
+        if isinstance(db, Path):  # SQLite: one server per file unless shared; PostgreSQL is shared by design
+            database: startup.Claim | None = startup.claim_database(db, share=args.share_db,
+                                                                    loads_fixtures=args.fixtures is not None)
+            startup.check_database_opens(db)
+        else:
+            database = None
         port = startup.claim_port(args.host, args.port)
     except startup.StartupError as exc:
         return startup.fail(str(exc)), False
@@ -173,9 +182,14 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
         state = build_served_app(config)
     except (FixtureError, StoreError, OSError, sqlite3.Error, RecursionError) as exc:
         return startup.fail(startup.one_line(exc)), False
+    except Exception as exc:  # psycopg.Error (optional dependency): the database went away while loading
+        if type(exc).__module__.split(".")[0] != "psycopg":
+            raise
+        return startup.fail(startup.one_line(exc)), False
     serves_demo = state.fixtures_source == "demo" or state.store.fixtures().account(*DEMO_CREDENTIALS) is not None
     source = {"file": f"from {args.fixtures}", "demo": "the demo data",
-              "stored": f"stored in {db}" + (" (the demo data)" if serves_demo else "")}[state.fixtures_source]
+              "stored": f"stored in {state.store.path}" + (" (the demo data)" if serves_demo else "")}[state.fixtures_source]
+    shown_db = state.store.path  # a PostgreSQL URL without its password
     state.store.close()  # never carry an open SQLite connection across the workers' fork
     base_url = f"http://{startup.local_address(args.host)}:{args.port}"
 
@@ -191,7 +205,7 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
         # answer comes from this very process.
         startup.wait_until_this_instance_answers(
             args.host, args.port, config.instance_id,
-            on_ready=lambda: _banner(base_url, db, source, serves_demo),
+            on_ready=lambda: _banner(base_url, shown_db, source, serves_demo),
             on_other=stop_because)
 
     try:
@@ -200,11 +214,12 @@ def _serve_on(args: argparse.Namespace, db: Path) -> tuple[int, bool]:
                       on_ready=lambda: threading.Thread(target=when_listening, daemon=True).start())
     finally:
         port.release()
-        database.release()
+        if database is not None:
+            database.release()
     return (2 if refusal else 0), True
 
 
-def _banner(base_url: str, db: Path, source: str, serves_demo: bool) -> None:
+def _banner(base_url: str, db: Path | str, source: str, serves_demo: bool) -> None:
     lines = [f"esms-mock ready on {base_url}  (database {db}, fixtures {source})",
              f"  inbox: {base_url}/_mock/ui/  (every message as the phone shows it; API docs at /_mock/ui/docs)"]
     if serves_demo:

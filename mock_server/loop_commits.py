@@ -15,7 +15,6 @@ holds the writers' lock, which that transaction would otherwise wait for forever
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import sqlite3
 import threading
@@ -30,11 +29,10 @@ T = TypeVar("T")
 
 
 class _Batch:
-    __slots__ = ("db", "lock_fd", "committed", "jobs")
+    __slots__ = ("db", "committed", "jobs")
 
-    def __init__(self, db: sqlite3.Connection, lock_fd: int, committed: asyncio.Future[BaseException | None]) -> None:
+    def __init__(self, db: sqlite3.Connection, committed: asyncio.Future[BaseException | None]) -> None:
         self.db = db
-        self.lock_fd = lock_fd
         self.committed = committed  # its result: None once committed, or why the commit failed
         self.jobs = 0
 
@@ -78,14 +76,8 @@ class LoopCommits:
         return batch.committed if batch is not None else None
 
     def _begin(self) -> _Batch:
-        db, lock_fd = self._store.writer_connection()
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # the writers' lock of every process (see Store.transaction)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            fcntl.flock(lock_fd, fcntl.LOCK_UN)
-            raise
-        self._open = _Batch(db, lock_fd, self._loop.create_future())
+        db = self._store.begin_batch()  # SQLite: under the writers' lock of every process
+        self._open = _Batch(db, self._loop.create_future())
         self._loop.call_soon(self.flush)
         return self._open
 
@@ -97,16 +89,14 @@ class LoopCommits:
         self._open = None
         outcome: BaseException | None = None
         try:
-            batch.db.execute("COMMIT")
+            self._store.end_batch(batch.db, commit=True)
         except Exception as exc:  # nothing of the batch is stored: each of its requests answers an error
             log.exception("event=commit_failed")
             outcome = exc
             try:
-                batch.db.execute("ROLLBACK")
-            except sqlite3.Error:
+                self._store.end_batch(batch.db, commit=False)
+            except Exception:  # noqa: S110 - the connection is gone: nothing left to roll back
                 pass
-        finally:
-            fcntl.flock(batch.lock_fd, fcntl.LOCK_UN)
         batch.committed.set_result(outcome)
         log.debug("event=commit jobs=%d", batch.jobs)
         if outcome is None:

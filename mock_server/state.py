@@ -15,7 +15,7 @@ from mock_server.esms.callbacks import Dispatcher
 from mock_server.config import MockConfig
 from mock_server.esms.scenarios import ScenarioBook
 from mock_server.esms.spec import ApiSpec
-from mock_server.store import Store
+from mock_server.store import Store, open_store
 from mock_server.esms.validation import RequestValidator
 
 
@@ -48,7 +48,7 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
 
     `fallback` answers whatever is not an eSMS operation: the control plane, 404 and 405."""
     spec = ApiSpec.load(config.spec_path)
-    store = Store(config.db_path)
+    store = open_store(config.db_path)
     source = "stored"
     if config.fixtures_path is not None:
         store.load_fixtures(fixtures.read_document(config.fixtures_path))

@@ -85,9 +85,9 @@ class ScenarioBook:
         spec = {k: v for k, v in scenario.to_json().items() if k not in ("id", "hits", "remaining")}
         with self._store.transaction() as db:
             row_id = db.execute(
-                "INSERT INTO scenarios (spec_json, remaining, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO scenarios (spec_json, remaining, created_at) VALUES (?, ?, ?) RETURNING id",
                 (json.dumps(spec), scenario.times, time.time()),
-            ).lastrowid
+            ).fetchone()[0]
             db.execute("UPDATE meta SET scenarios_version = scenarios_version + 1")
         return Scenario(**{**spec, "id": int(row_id or 0), "remaining": scenario.times})
 

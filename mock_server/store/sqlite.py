@@ -382,6 +382,24 @@ class Store:
             local.lock_pid = os.getpid()
         return int(local.lock_fd)
 
+    def begin_batch(self) -> sqlite3.Connection:
+        """Open the process's writer transaction of a loop group commit (mock_server.loop_commits)."""
+        db, lock_fd = self.writer_connection()
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)  # the writers' lock of every process (see transaction)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
+            raise
+        return db
+
+    def end_batch(self, db: sqlite3.Connection, *, commit: bool) -> None:
+        """Commit (or roll back) the transaction `begin_batch` opened, and let the next writer in."""
+        try:
+            db.execute("COMMIT" if commit else "ROLLBACK")
+        finally:
+            fcntl.flock(self.writer_connection()[1], fcntl.LOCK_UN)
+
     def checkpoint(self) -> None:
         """Copy the WAL into the database file without blocking writers (called off the request path;
         the automatic checkpoint still bounds the WAL)."""
@@ -546,7 +564,7 @@ class Store:
         count = len(draft.recipients)
         used = db.execute(
             "INSERT INTO quota_use (oaid, day, used) VALUES (?, ?, ?) ON CONFLICT (oaid, day) "
-            "DO UPDATE SET used = used + excluded.used RETURNING used",
+            "DO UPDATE SET used = quota_use.used + excluded.used RETURNING used",
             (draft.quota_oaid, vietnam_day(now), count),
         ).fetchone()[0]
         if daily_quota is None or exempt or on_exceeded is None:
@@ -707,10 +725,9 @@ class Store:
     def register(self, api_key: str, kind: str, fingerprint: str, now: float) -> int | None:
         """A registration id, or None when the identical request is already in progress (199)."""
         with self.transaction() as db:
-            try:
-                return db.execute(
-                    "INSERT INTO registrations (api_key, kind, fingerprint, created_at) VALUES (?, ?, ?, ?)",
-                    (api_key, kind, fingerprint, now),
-                ).lastrowid
-            except sqlite3.IntegrityError:
-                return None
+            row = db.execute(
+                "INSERT INTO registrations (api_key, kind, fingerprint, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (api_key, kind, fingerprint) DO NOTHING RETURNING id",
+                (api_key, kind, fingerprint, now),
+            ).fetchone()
+            return None if row is None else int(row[0])

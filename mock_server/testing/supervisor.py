@@ -16,9 +16,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
+from mock_server.store import is_database_url
 from mock_server.testing.errors import EsmsMockError
 
 # The demo data `esms-mock serve` falls back to (mock_server/store/fixtures.py names the same
@@ -106,13 +109,17 @@ class ServedMock:
                  threads: int = 4, delivery_delay: float = 0.2, callback_attempts: int = 5, log_level: str = "info",
                  log_path: Path | str | None = None, start_timeout: float = 30.0, attempts: int = 3,
                  read_timeout: float | None = None) -> None:
-        self.db = Path(db).resolve()
+        # A SQLite file, or a PostgreSQL URL that several servers may share (mock_server.store.postgresql).
+        self.db: Path | str = str(db) if is_database_url(str(db)) else Path(db).resolve()
+        workdir = Path(tempfile.gettempdir()) if isinstance(self.db, str) else self.db.parent
         self.fixtures = Path(fixtures) if fixtures is not None else None
         self.workers, self.threads = workers, threads
         self.delivery_delay, self.callback_attempts = delivery_delay, callback_attempts
         self.log_level = log_level
         self.read_timeout = read_timeout  # None: the server's default (--read-timeout)
-        self.log_path = Path(log_path) if log_path is not None else self.db.with_suffix(".log")
+        self.log_path = (Path(log_path) if log_path is not None else self.db.with_suffix(".log")
+                         if isinstance(self.db, Path) else workdir / f"esms-mock-{uuid.uuid4().hex[:8]}.log")
+        self.workdir = workdir
         self.start_timeout, self.attempts = start_timeout, attempts
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -163,7 +170,7 @@ class ServedMock:
     def _start(self, *, fixtures: Path | None, port: int | None) -> ServedMock:
         if self.running:
             raise EsmsMockError(f"the esms-mock server on {self.base_url} is already running")
-        self.db.parent.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, self.attempts + 1):
             self.port = port if attempt == 1 and port else free_port()
             self._launch(fixtures)
@@ -197,7 +204,7 @@ class ServedMock:
         with open(self.log_path, "ab") as log:
             self._run_log_offset = log.tell()
             self.process = subprocess.Popen(_with_parent_death_signal(command), stdin=subprocess.DEVNULL, stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=self.db.parent, env=_server_env(),
+                                            stderr=subprocess.STDOUT, cwd=self.workdir, env=_server_env(),
                                             start_new_session=True)
 
     def _run_log(self) -> str:
@@ -249,7 +256,9 @@ class ServedMock:
             database = answer.json().get("database")  # type: ignore[attr-defined]
         except (ValueError, AttributeError):
             return False
-        return database is not None and Path(str(database)).resolve() == self.db
+        if database is None:
+            return False
+        return database == self.db if isinstance(self.db, str) else Path(str(database)).resolve() == self.db
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL to its process group after `grace` seconds). Idempotent."""

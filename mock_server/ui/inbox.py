@@ -167,7 +167,7 @@ def version(store: Store, now: float, newest_request: str) -> str:
     the clock, so while one of the newest is, the version changes every second."""
     db = store.connection()
     newest_seq, latest_final = db.execute(
-        "SELECT MAX(seq), MAX(final_at) FROM (SELECT seq, final_at FROM messages ORDER BY seq DESC LIMIT ?)",
+        "SELECT MAX(seq), MAX(final_at) FROM (SELECT seq, final_at FROM messages ORDER BY seq DESC LIMIT ?) AS newest",
         (LIST_LIMIT,)).fetchone()
     offset, fixtures_version, _ = store.state()
     moving = int(now) if latest_final is not None and latest_final > now - 1 else 0

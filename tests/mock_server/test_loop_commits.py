@@ -16,16 +16,23 @@ from typing import Any
 import pytest
 
 from mock_server.loop_commits import LoopCommits
-from mock_server.store import Refused, Store
+from mock_server.store import Refused, Store, is_database_url, open_store
 from mock_server.testing import ServedMock
 from test_store import API_KEY, draft, new_store
 
 V5 = "/MainService.svc/json/SendZaloMessage_V5_post/"
 
 
-def stored_smsids(path: Path) -> set[str]:
-    with sqlite3.connect(path) as db:
-        return {row[0] for row in db.execute("SELECT smsid FROM messages")}
+def stored_smsids(location: str | Path) -> set[str]:
+    """What another connection sees committed in the database (a SQLite file or a PostgreSQL URL)."""
+    if not is_database_url(str(location)):  # a plain connection: opening a Store would wait for the writers' lock
+        with sqlite3.connect(location) as db:
+            return {row[0] for row in db.execute("SELECT smsid FROM messages")}
+    store = open_store(location)
+    try:
+        return {row[0] for row in store.connection().execute("SELECT smsid FROM messages")}
+    finally:
+        store.close()
 
 
 def on_a_loop(store: Store, work: Any) -> Any:
@@ -37,8 +44,8 @@ def on_a_loop(store: Store, work: Any) -> Any:
     return asyncio.run(main())
 
 
-def test_sends_of_one_loop_iteration_share_one_commit_and_each_is_stored(tmp_path: Path) -> None:
-    store = Store(new_store(tmp_path))
+def test_sends_of_one_loop_iteration_share_one_commit_and_each_is_stored(store_location: str) -> None:
+    store = open_store(new_store(store_location))
     drafts = [draft(uuid.uuid4().hex) for _ in range(5)]
 
     async def work(commits: LoopCommits) -> list[Any]:
@@ -47,15 +54,15 @@ def test_sends_of_one_loop_iteration_share_one_commit_and_each_is_stored(tmp_pat
             assert store.accept(API_KEY, [one], one.send_at) == [None]
             waits.append(commits.joined())
         assert len({id(wait) for wait in waits}) == 1  # one batch, one commit
-        assert stored_smsids(Path(store.path)) == set()  # nothing is visible (or answerable) before the commit
+        assert stored_smsids(store_location) == set()  # nothing is visible (or answerable) before the commit
         return [await wait for wait in waits]
 
     assert on_a_loop(store, work) == [None] * 5  # committed, no failure
-    assert stored_smsids(Path(store.path)) == {d.smsid for d in drafts}
+    assert stored_smsids(store_location) == {d.smsid for d in drafts}
 
 
-def test_a_refused_or_failing_request_in_a_batch_does_not_undo_the_others(tmp_path: Path) -> None:
-    store = Store(new_store(tmp_path))
+def test_a_refused_or_failing_request_in_a_batch_does_not_undo_the_others(store_location: str) -> None:
+    store = open_store(new_store(store_location))
     first, repeated, last = draft("same-id"), draft("same-id"), draft(uuid.uuid4().hex)
 
     def broken(db: sqlite3.Connection) -> None:
@@ -72,13 +79,12 @@ def test_a_refused_or_failing_request_in_a_batch_does_not_undo_the_others(tmp_pa
         return await commits.joined()  # type: ignore[misc]
 
     assert on_a_loop(store, work) is None
-    assert stored_smsids(Path(store.path)) == {first.smsid, last.smsid}
-    with sqlite3.connect(store.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM balances WHERE api_key = 'half-written'").fetchone()[0] == 0
+    assert stored_smsids(store_location) == {first.smsid, last.smsid}
+    assert store.connection().execute("SELECT COUNT(*) FROM balances WHERE api_key = 'half-written'").fetchone()[0] == 0
 
 
-def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiting_for_it(tmp_path: Path) -> None:
-    store = Store(new_store(tmp_path))
+def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiting_for_it(store_location: str) -> None:
+    store = open_store(new_store(store_location))
     one = draft(uuid.uuid4().hex)
 
     async def work(commits: LoopCommits) -> Any:
@@ -89,11 +95,11 @@ def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiti
         return await pending
 
     assert on_a_loop(store, work) is None
-    assert stored_smsids(Path(store.path)) == {one.smsid}
+    assert stored_smsids(store_location) == {one.smsid}
 
 
-def test_other_threads_still_commit_through_the_thread_group_commit(tmp_path: Path) -> None:
-    store = Store(new_store(tmp_path))
+def test_other_threads_still_commit_through_the_thread_group_commit(store_location: str) -> None:
+    store = open_store(new_store(store_location))
     one = draft(uuid.uuid4().hex)
 
     async def work(commits: LoopCommits) -> Any:
@@ -104,11 +110,11 @@ def test_other_threads_still_commit_through_the_thread_group_commit(tmp_path: Pa
         return result, commits.joined()
 
     assert on_a_loop(store, work) == ([[None]], None)
-    assert stored_smsids(Path(store.path)) == {one.smsid}
+    assert stored_smsids(store_location) == {one.smsid}
 
 
-def test_every_100_answered_by_the_served_mock_survives_kill_9(tmp_path: Path) -> None:
-    server = ServedMock(tmp_path / "esms.sqlite3").start()
+def test_every_100_answered_by_the_served_mock_survives_kill_9(store_location: str) -> None:
+    server = ServedMock(store_location).start()
     try:
         def send(_: int) -> str | None:
             body = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY", "OAID": "4097311281936189049",
@@ -126,4 +132,4 @@ def test_every_100_answered_by_the_served_mock_survives_kill_9(tmp_path: Path) -
     finally:
         server.stop()
     assert len(answered) == 300
-    assert set(answered) <= stored_smsids(tmp_path / "esms.sqlite3")
+    assert set(answered) <= stored_smsids(store_location)

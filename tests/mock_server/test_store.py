@@ -1,6 +1,7 @@
-"""The SQLite store under concurrency and crashes.
+"""The store under concurrency and crashes, on both backends (SQLite, PostgreSQL).
 
-Several worker processes share one database file (gunicorn workers): a RequestId raced by
+Several processes share one database (the workers of a server, or several servers on one
+PostgreSQL): a RequestId raced by
 several processes at once is accepted exactly once, a balance raced by several processes is
 never overspent, and a message whose acceptance was committed survives the process that stored
 it being killed with SIGKILL.
@@ -14,14 +15,13 @@ import signal
 import threading
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from mock_server.esms.callbacks import callbacks_for
 from mock_server.store.fixtures import DEMO_FIXTURES_PATH, Outcome
-from mock_server.store import MessageDraft, RecipientDraft, Refused, Store
+from mock_server.store import MessageDraft, RecipientDraft, Refused, open_store
 
 # This module does not import conftest: the worker processes import it (spawn), and should not
 # pay for Flask and the spec validators they never use.
@@ -57,11 +57,11 @@ def draft(request_id: str | None = None, *, smsid: str | None = None, price: flo
     )
 
 
-def new_store(tmp_path: Path, balance: float = 1_000_000) -> Path:
-    path = tmp_path / "store.sqlite3"
+def new_store(path: str, balance: float = 1_000_000) -> str:
+    """The database at `path` (a SQLite file or a PostgreSQL URL) with the demo fixtures."""
     document = yaml.safe_load(DEMO_FIXTURES_PATH.read_text(encoding="utf-8"))
     document["accounts"][0]["balance"] = balance
-    store = Store(path)
+    store = open_store(path)
     store.load_fixtures(document)
     store.close()
     return path
@@ -70,7 +70,7 @@ def new_store(tmp_path: Path, balance: float = 1_000_000) -> Path:
 # ---------------------------------------------------------------------------- work done in child processes
 def _accept_at_the_same_moment(path: str, request_id: str, start: Any, results: Any) -> None:
     """Open an own Store on the shared file, wait until every worker is ready, then accept one message."""
-    store = Store(path)
+    store = open_store(path)
     store.balance(API_KEY)  # the connection is open before the race starts
     message = draft(request_id)
     start.wait(timeout=120)  # a barrier: released when the last worker arrives
@@ -87,14 +87,14 @@ def _accept_at_the_same_moment(path: str, request_id: str, start: Any, results: 
 
 
 def _accept_then_die(path: str, smsid: str, request_id: str) -> None:
-    store = Store(path)
+    store = open_store(path)
     store.accept(API_KEY, [draft(request_id, smsid=smsid)], time.time(), daily_quota=500,
                  build_callbacks=lambda d: callbacks_for(d, type_id=25))
     os.kill(os.getpid(), signal.SIGKILL)  # no close, no checkpoint, no atexit
     time.sleep(60)  # never reached
 
 
-def _race(path: Path, request_ids: list[str | None]) -> list[tuple[str, str]]:
+def _race(path: str, request_ids: list[str | None]) -> list[tuple[str, str]]:
     start = CONTEXT.Barrier(len(request_ids))
     results = CONTEXT.Queue()
     processes = [CONTEXT.Process(target=_accept_at_the_same_moment, args=(str(path), rid, start, results))
@@ -109,14 +109,14 @@ def _race(path: Path, request_ids: list[str | None]) -> list[tuple[str, str]]:
 
 
 # ---------------------------------------------------------------------------- tests
-def test_request_id_raced_by_several_processes_is_accepted_exactly_once(tmp_path):
-    path = new_store(tmp_path)
+def test_request_id_raced_by_several_processes_is_accepted_exactly_once(store_location):
+    path = new_store(store_location)
     request_id = "race-" + uuid.uuid4().hex[:8]
     found = _race(path, [request_id] * WORKERS)
     outcomes = sorted(outcome for outcome, _ in found)
     assert outcomes == ["124"] * (WORKERS - 1) + ["accepted"], outcomes
     [winner] = [smsid for outcome, smsid in found if outcome == "accepted"]
-    store = Store(path)
+    store = open_store(path)
     rows = store.connection().execute("SELECT smsid FROM messages WHERE request_id = ?", (request_id,)).fetchall()
     assert [row["smsid"] for row in rows] == [winner]
     assert store.balance(API_KEY) == pytest.approx(1_000_000 - PRICE)
@@ -124,11 +124,11 @@ def test_request_id_raced_by_several_processes_is_accepted_exactly_once(tmp_path
     store.close()
 
 
-def test_different_request_ids_raced_by_several_processes_are_all_accepted(tmp_path):
-    path = new_store(tmp_path)
+def test_different_request_ids_raced_by_several_processes_are_all_accepted(store_location):
+    path = new_store(store_location)
     found = _race(path, [f"many-{i}" for i in range(WORKERS)])
     assert [outcome for outcome, _ in found] == ["accepted"] * WORKERS
-    store = Store(path)
+    store = open_store(path)
     seqs = [row["seq"] for row in store.connection().execute("SELECT seq FROM messages")]
     assert sorted(seqs) == list(range(1, WORKERS + 1))  # one ordered journal, no duplicate positions
     assert store.balance(API_KEY) == pytest.approx(1_000_000 - WORKERS * PRICE)
@@ -136,26 +136,26 @@ def test_different_request_ids_raced_by_several_processes_are_all_accepted(tmp_p
     store.close()
 
 
-def test_balance_raced_by_several_processes_is_never_overspent(tmp_path):
-    path = new_store(tmp_path, balance=3 * PRICE + 100)
+def test_balance_raced_by_several_processes_is_never_overspent(store_location):
+    path = new_store(store_location, balance=3 * PRICE + 100)
     found = _race(path, [None] * WORKERS)
     outcomes = sorted(outcome for outcome, _ in found)
     assert outcomes == ["103"] * (WORKERS - 3) + ["accepted"] * 3, outcomes
-    store = Store(path)
+    store = open_store(path)
     assert store.balance(API_KEY) == pytest.approx(100)
     assert store.connection().execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 3
     store.close()
 
 
-def test_committed_message_survives_sigkill_of_the_process_that_stored_it(tmp_path):
-    path = new_store(tmp_path)
+def test_committed_message_survives_sigkill_of_the_process_that_stored_it(store_location):
+    path = new_store(store_location)
     smsid = uuid.uuid4().hex + "777"
     request_id = "durable-" + uuid.uuid4().hex[:8]
     child = CONTEXT.Process(target=_accept_then_die, args=(str(path), smsid, request_id))
     child.start()
     child.join(timeout=120)
     assert child.exitcode == -signal.SIGKILL
-    store = Store(path)
+    store = open_store(path)
     message = store.message(smsid)
     assert message is not None, "the committed message was lost with the process"
     assert (message["request_id"], message["api_key"], message["oaid"]) == (request_id, API_KEY, OAID)
@@ -169,9 +169,9 @@ def test_committed_message_survives_sigkill_of_the_process_that_stored_it(tmp_pa
     store.close()
 
 
-def test_refused_acceptance_leaves_nothing_behind(tmp_path):
-    path = new_store(tmp_path, balance=PRICE - 1)
-    store = Store(path)
+def test_refused_acceptance_leaves_nothing_behind(store_location):
+    path = new_store(store_location, balance=PRICE - 1)
+    store = open_store(path)
     with pytest.raises(Refused) as refused:
         store.accept(API_KEY, [draft("left-nothing")], time.time(), daily_quota=500,
                      build_callbacks=lambda d: callbacks_for(d, type_id=25))
@@ -183,8 +183,8 @@ def test_refused_acceptance_leaves_nothing_behind(tmp_path):
     store.close()
 
 
-def test_request_id_window_is_24_hours(tmp_path):
-    store = Store(new_store(tmp_path))
+def test_request_id_window_is_24_hours(store_location):
+    store = open_store(new_store(store_location))
     now = time.time()
     store.accept(API_KEY, [draft("window")], now)
     with pytest.raises(Refused):
@@ -193,8 +193,8 @@ def test_request_id_window_is_24_hours(tmp_path):
     store.close()
 
 
-def test_partial_acceptance_reports_each_duplicate_and_stores_the_rest(tmp_path):
-    store = Store(new_store(tmp_path))
+def test_partial_acceptance_reports_each_duplicate_and_stores_the_rest(store_location):
+    store = open_store(new_store(store_location))
     now = time.time()
     store.accept(API_KEY, [draft("taken")], now)
     results = store.accept(API_KEY, [draft("fresh-1"), draft("taken"), draft("fresh-2"), draft("fresh-1")], now,
@@ -204,11 +204,11 @@ def test_partial_acceptance_reports_each_duplicate_and_stores_the_rest(tmp_path)
     store.close()
 
 
-def test_a_store_opened_before_a_fork_opens_its_own_connection_in_the_child(tmp_path):
+def test_a_store_opened_before_a_fork_opens_its_own_connection_in_the_child(store_location):
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
-    path = new_store(tmp_path)
-    store = Store(path)
+    path = new_store(store_location)
+    store = open_store(path)
     store.accept(API_KEY, [draft("before-the-fork")], time.time())  # the parent's connections exist, the group writer's too
     fork = multiprocessing.get_context("fork")
     results = fork.Queue()
@@ -251,8 +251,8 @@ def _in_threads(count: int, work: Any) -> list[Any]:
     return found
 
 
-def test_request_id_raced_by_threads_of_one_process_is_accepted_exactly_once(tmp_path):
-    store = Store(new_store(tmp_path))
+def test_request_id_raced_by_threads_of_one_process_is_accepted_exactly_once(store_location):
+    store = open_store(new_store(store_location))
     found = _in_threads(WORKERS, lambda i: store.accept(API_KEY, [draft("thread-race")], time.time()))
     refused = [r for r in found if isinstance(r, Refused)]
     assert [r.code for r in refused] == ["124"] * (WORKERS - 1)
@@ -262,10 +262,10 @@ def test_request_id_raced_by_threads_of_one_process_is_accepted_exactly_once(tmp
     store.close()
 
 
-def test_a_refused_job_in_a_group_commit_rolls_back_alone(tmp_path):
+def test_a_refused_job_in_a_group_commit_rolls_back_alone(store_location):
     """Jobs that queue while a commit runs are committed together; the one refused (124) leaves
     nothing behind, and every other job of its batch is stored."""
-    store = Store(new_store(tmp_path))
+    store = open_store(new_store(store_location))
     store.accept(API_KEY, [draft("already-used")], time.time())
     followers = WORKERS - 1
     holding = threading.Event()  # the first job has the writer: the others may queue now
