@@ -375,8 +375,15 @@ def _parse_the_spec_once() -> Iterator[None]:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    flask_app = create_app(MockConfig(db_path=tmp_path / "db.sqlite3", delivery_delay=DELAY, start_dispatcher=False))
+def db_location(tmp_path: Path) -> str | Path:
+    """The database of `app`: SQLite. A module whose behaviour tests run on both backends overrides
+    it with `store_location` (tests/conftest.py)."""
+    return tmp_path / "db.sqlite3"
+
+
+@pytest.fixture
+def app(db_location: str | Path) -> Iterator[Flask]:
+    flask_app = create_app(MockConfig(db_path=db_location, delivery_delay=DELAY, start_dispatcher=False))
     flask_app.testing = True
     yield flask_app
     flask_app.extensions["esms_mock"].shutdown()

@@ -40,6 +40,13 @@ from mock_server.store.clock import VIETNAM
 from mock_server.config import MockConfig
 from mock_server.store.fixtures import CONTROL_SPEC_PATH, DEMO_FIXTURES_PATH
 
+
+@pytest.fixture
+def db_location(store_location: str) -> str:
+    """Every test of this module runs on both store backends (SQLite and PostgreSQL)."""
+    return store_location
+
+
 API_KEY, SECRET_KEY = "DEMO_API_KEY", "DEMO_SECRET_KEY"
 CREDENTIALS = {"ApiKey": API_KEY, "SecretKey": SECRET_KEY}
 OAID = "4097311281936189049"
@@ -282,12 +289,12 @@ def served_app(app: Flask) -> Iterator[str]:
 
 # ---------------------------------------------------------------------------- health
 def test_health_reports_operations_spec_version_and_database(control: Control, mock_state: MockState,
-                                                             tmp_path: Path) -> None:
+                                                             db_location: str) -> None:
     health = control.get("/_mock/health")
     assert health["status"] == "ok"
     assert health["operations"] == len(mock_state.spec.operations) == 31
     assert health["spec_version"] == mock_state.spec.document["info"]["version"]
-    assert health["database"] == str(tmp_path / "db.sqlite3")
+    assert health["database"] == str(db_location)
     assert health["clock"]["offset_seconds"] == 0
 
 

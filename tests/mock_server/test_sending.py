@@ -38,6 +38,13 @@ from esms_mock_support import (
     valid_request,
 )
 
+
+@pytest.fixture
+def db_location(store_location: str) -> str:
+    """Every test of this module runs on both store backends (SQLite and PostgreSQL)."""
+    return store_location
+
+
 ORDER_VALUES = {"customer_name": "Nguyen Van A", "order_code": "ORD-001", "payment_amount": "250000"}
 
 
