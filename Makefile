@@ -10,13 +10,18 @@ NODE_STAMP := node_modules/.installed
 SWAGGER_UI := mock_server/ui/static/swagger-ui
 UI_ASSETS := $(SWAGGER_UI)/swagger-ui-bundle.js
 
-.PHONY: install java chromium generate check-generated sdk sdk-ts wheels test run bench fuzz clean
+.PHONY: install java chromium postgresql generate check-generated sdk sdk-ts wheels test run bench fuzz clean
 
-install: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium
+install: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium postgresql
 
 # openapi-generator (the spec's portability tests; pip's openapi-generator-cli bundles the JAR) runs on Java.
 java:
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
+
+# The PostgreSQL backend's tests start a throw-away cluster of Debian's PostgreSQL
+# (mock_server/testing/postgres_cluster.py); serving on SQLite (`make run`) needs none of it.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql; }
 
 # The inbox's browser tests (tests/mock_server/ui) drive Debian's chromium with Playwright.
 chromium:
@@ -73,7 +78,7 @@ wheels: $(RUN_STAMP) $(UI_ASSETS)
 	@ls dist/*.whl
 
 ## test: the whole suite, including spec validation and the generated-code drift check
-test: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium check-generated
+test: $(STAMP) $(NODE_STAMP) $(UI_ASSETS) java chromium postgresql check-generated
 	$(PY) -m pytest
 
 ## run: serve the mock with the demo data on http://127.0.0.1:8080 (state in esms-mock.sqlite3)

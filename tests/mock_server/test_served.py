@@ -37,14 +37,14 @@ def otp(request_id: str | None = None, callback_url: str | None = None) -> dict[
     return body
 
 
-def serve(db: Path, *, delay: float = 0.3) -> ServedMock:
+def serve(db: Path | str, *, delay: float = 0.3) -> ServedMock:
     """Two workers, the demo data; `restart()` serves what the database stored."""
     return ServedMock(db, workers=2, delivery_delay=delay).start()
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServedMock]:
-    running = serve(tmp_path / "served.sqlite3")
+def server(store_location: str) -> Iterator[ServedMock]:
+    running = serve(store_location)  # every test runs on SQLite and on PostgreSQL
     yield running
     running.stop()
 
@@ -78,8 +78,8 @@ def test_callback_is_retried_until_the_receiver_recovers(server: ServedMock, rec
     assert [a["status_code"] for a in callback["attempts"]] == [500, 500, 200]
 
 
-def test_accepted_message_survives_kill_9_and_restart(tmp_path: Path) -> None:
-    server = serve(tmp_path / "crash.sqlite3")
+def test_accepted_message_survives_kill_9_and_restart(store_location: str) -> None:
+    server = serve(store_location)
     try:
         smsid = call(server.base_url, V5, otp("before-the-crash"))["SMSID"]
         server.kill()
@@ -91,8 +91,8 @@ def test_accepted_message_survives_kill_9_and_restart(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(tmp_path: Path, receiver: CallbackSink) -> None:
-    server = serve(tmp_path / "outbox.sqlite3", delay=2.0)
+def test_callbacks_pending_at_a_crash_are_sent_after_the_restart(store_location: str, receiver: CallbackSink) -> None:
+    server = serve(store_location, delay=2.0)
     try:
         smsid = call(server.base_url, V5, otp(callback_url=receiver.url))["SMSID"]
         server.kill()  # before the message's final state: its callback is still in the outbox
