@@ -160,6 +160,20 @@ def test_a_database_in_a_folder_that_does_not_exist_is_refused(tmp_path: Path):
                     "missing does not exist; create it or choose another --db")
 
 
+def test_a_postgresql_database_that_cannot_be_reached_is_refused(tmp_path: Path):
+    url = f"postgresql://mock@/esms?host={tmp_path}"  # no server listens on that socket folder
+    line = refused("serve", "--port", str(free_port()), "--db", url, cwd=tmp_path)
+    assert line.startswith(f"esms-mock: cannot start: cannot connect to {url}: ")
+
+
+def test_a_postgresql_database_needs_no_lock_file_and_is_shared_without_share_db(tmp_path: Path, served: list[Served],
+                                                                                 postgres_cluster: Any):
+    url = postgres_cluster.new_database()
+    serve(served, "--db", url, cwd=tmp_path)
+    serve(served, "--db", url, cwd=tmp_path)  # a second instance: shared by design, no --share-db
+    assert not [f for f in tmp_path.iterdir() if not f.name.startswith("served-")]  # no database file, no lock file
+
+
 def test_a_database_path_that_is_a_folder_is_refused(tmp_path: Path):
     (tmp_path / "folder").mkdir()
     line = refused("serve", "--port", str(free_port()), "--db", "folder", cwd=tmp_path)
