@@ -89,9 +89,10 @@ run: $(RUN_STAMP) $(UI_ASSETS)
 fuzz: $(STAMP)
 	ESMS_FUZZ_EXAMPLES=1000 ESMS_FUZZ_STATEFUL=200 $(PY) -m pytest tests/contract/test_schemathesis_mock.py tests/contract/test_lenient_forms.py -v -p no:cacheprovider --durations=0
 
-## bench: throughput, latency, start-up and memory of the served mock, side by side with Prism and WireMock (Java 17)
-bench: $(STAMP) $(NODE_STAMP)
+## bench: throughput, latency, start-up and memory of the served mock, side by side with Prism and WireMock (Java 17); then one instance on SQLite vs one on PostgreSQL vs two behind HAProxy
+bench: $(STAMP) $(NODE_STAMP) postgresql
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v haproxy >/dev/null || { apt-get update -qq && apt-get install -y -qq haproxy; }
 	@java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])' || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
 	$(PY) bench/run.py
 

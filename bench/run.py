@@ -220,10 +220,15 @@ def main() -> int:
                         help="valid sends (at least) after the loads before measuring memory again (default: %(default)s)")
     parser.add_argument("--no-prism", action="store_true", help="leave Prism out")
     parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out")
+    parser.add_argument("--no-instances", action="store_true",
+                        help="leave out SQLite vs PostgreSQL vs two instances behind HAProxy (bench/instances.py)")
+    parser.add_argument("--only-instances", action="store_true", help="run only bench/instances.py")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it with apt-get)", file=sys.stderr)
         return 2
+    if args.only_instances:
+        return _instances(args)
     with tempfile.TemporaryDirectory(prefix="esms-bench-") as tmp:
         print(f"esms-mock: {args.workers} worker(s), wrk -t2 -c{args.connections} -d{args.seconds}s after {args.warm_up} s of "
               f"warm-up", flush=True)
@@ -259,6 +264,22 @@ def main() -> int:
         print(f"ratio mock / {label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, "
               f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock['ready_s'] / result['ready_s']:.2f}, "
               f"memory (RSS) x{soaked[1] / result['memory'][1]:.2f}")
+    return 0 if args.no_instances else _instances(args)
+
+
+def _instances(args: argparse.Namespace) -> int:
+    """Several instances on one PostgreSQL (README: Running several instances)."""
+    sys.path.insert(0, str(ROOT))
+    from bench.instances import bench_instances, print_instances
+
+    print(f"\nseveral instances: wrk -t2 -c{args.connections} -d{args.seconds}s after {args.warm_up} s of warm-up, "
+          f"{args.workers} worker(s) per instance", flush=True)
+    helpers = {"free_port": free_port, "wait_ready": wait_ready, "wrk": wrk, "stop": stop, "LUA": LUA,
+               "V5_PATH": V5_PATH, "CREDENTIALS": CREDENTIALS}
+    with tempfile.TemporaryDirectory(prefix="esms-bench-") as tmp:
+        results = bench_instances(args, Path(tmp), helpers)
+    print()
+    print_instances(results)
     return 0
 
 
