@@ -72,10 +72,11 @@ def _row_factory(cursor: psycopg.Cursor[Any]) -> Any:
 
 @lru_cache(maxsize=512)
 def _to_postgresql(sql: str) -> str:
-    """SQLite's `?` placeholders as psycopg's `%s` (a literal % doubled); quoted text is left alone."""
-    parts = re.split(r"('(?:[^']|'')*')", sql)
+    """SQLite's `?` placeholders as psycopg's `%s`; a `?` in quoted text stays, and every literal `%`
+    is doubled (psycopg reads placeholders in quoted text too)."""
+    parts = re.split(r"('(?:[^']|'')*')", sql.replace("%", "%%"))
     for index in range(0, len(parts), 2):  # the even parts are outside quotes
-        parts[index] = parts[index].replace("%", "%%").replace("?", "%s")
+        parts[index] = parts[index].replace("?", "%s")
     return "".join(parts).replace("BEGIN IMMEDIATE", "BEGIN")
 
 
