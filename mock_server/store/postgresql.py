@@ -4,9 +4,10 @@
 reused as it is, through a thin connection adapter (`?` placeholders become `%s`, rows are read by
 index and by name like sqlite3.Row); only what differs between the engines is written here:
 
-- no writers' lock file: PostgreSQL's row locks serialise what must be serialised across every
-  instance (the INSERT ... ON CONFLICT of a RequestId waits for a concurrent insert of the same
-  id to commit; UPDATE balances ... WHERE balance >= price re-reads the row it waited for);
+- no writers' lock file: an advisory lock (WRITERS_LOCK) is the writers' lock of every instance,
+  and row locks make each step safe on its own (the INSERT ... ON CONFLICT of a RequestId waits
+  for a concurrent insert of the same id to commit; UPDATE balances ... WHERE balance >= price
+  re-reads the row it waited for);
 - callbacks are leased with SELECT ... FOR UPDATE SKIP LOCKED, so two instances never lease the
   same one; a lease that runs out (its instance died) makes the callback due again for any;
 - the schema is created and migrated from the files in postgresql_migrations/, under an advisory
@@ -32,6 +33,12 @@ from mock_server.store.sqlite import GroupCommit, Store, StoreError
 
 MIGRATIONS = "postgresql_migrations"  # a folder of mock_server.store (package data)
 MIGRATION_LOCK = 0x65736D73  # the advisory lock of schema changes ("esms")
+# The advisory lock every write transaction takes first, on every instance: SQLite's writers' lock
+# file, for all instances. Without it two batches (each many sends, of several accounts) could
+# each hold a balance row or a RequestId the other waits for: a deadlock, which PostgreSQL breaks
+# by failing one of the statements, and a send would answer an error. Batches still commit many
+# sends each (group commit), so the lock is taken once per batch, not once per send.
+WRITERS_LOCK = 0x65736D74
 
 
 def without_password(url: str) -> str:
@@ -124,7 +131,9 @@ class PostgresStore(Store):
         """Apply the migration files this database has not had yet, once, whichever instance starts first."""
         files = sorted(f for f in (resources.files("mock_server.store") / MIGRATIONS).iterdir() if f.name.endswith(".sql"))
         known = {int(f.name.split("_", 1)[0]): f for f in files}
-        with self._transaction_on(db) as tx:
+        # Not under the writers' lock: an instance starting while others serve must not wait for,
+        # nor hold up, their batches (only a new migration's DDL waits for the tables it alters).
+        with self._transaction_on(db, writers_lock=False) as tx:
             tx.execute("SELECT pg_advisory_xact_lock(%s)" % MIGRATION_LOCK)
             tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
             applied = {int(row[0]) for row in tx.execute("SELECT version FROM schema_migrations")}
@@ -151,8 +160,11 @@ class PostgresStore(Store):
         return self._writer, -1  # type: ignore[return-value]
 
     @contextmanager
-    def _transaction_on(self, db: Connection) -> Iterator[Connection]:
-        db.execute("BEGIN")
+    def _transaction_on(self, db: Connection, *, writers_lock: bool = True) -> Iterator[Connection]:
+        if writers_lock:
+            self._begin_writing(db)
+        else:
+            db.execute("BEGIN")
         try:
             yield db
         except BaseException:
@@ -167,9 +179,14 @@ class PostgresStore(Store):
         with self._transaction_on(self.writer_connection()[0] if writer else self.connection()) as db:
             yield db
 
+    @staticmethod
+    def _begin_writing(db: Connection) -> None:
+        db.execute("BEGIN")
+        db.execute(f"SELECT pg_advisory_xact_lock({WRITERS_LOCK})")  # noqa: S608 - a constant
+
     def begin_batch(self) -> Connection:  # type: ignore[override]
         db = self.writer_connection()[0]
-        db.execute("BEGIN")
+        self._begin_writing(db)
         return db
 
     def end_batch(self, db: Connection, *, commit: bool) -> None:  # type: ignore[override]
