@@ -155,6 +155,12 @@ export class MockControlClient {
     return answer["callbacks"] as MockCallback[];
   }
 
+  /** Send the message's callback again now; answers the callbacks made pending again. */
+  async replayCallback(smsid: string): Promise<MockCallback[]> {
+    const answer = await this.request("POST", `/_mock/messages/${encodeURIComponent(smsid)}/callback/replay`);
+    return answer["callbacks"] as MockCallback[];
+  }
+
   /** Every scenario, in the order they are tried, with how often each was used. */
   async scenarios(): Promise<Json[]> {
     return (await this.request("GET", "/_mock/scenarios"))["scenarios"] as Json[];
