@@ -217,16 +217,16 @@ def blueprint(state: Any) -> Blueprint:
         if store.message(smsid) is None:
             raise BadRequest(f"no message {smsid} in the journal", error="Not Found", status=404)
         now, _ = now_and_offset()
-        replayed, _kept = store.replay_callbacks(smsid, now)
+        replayed = store.replay_callbacks(smsid, now)
         if not replayed:
             if not store.callbacks_for(smsid):
                 raise BadRequest(f"message {smsid} has no callback: it was sent without a CallbackUrl (or in sandbox)",
                                  error="Conflict", status=409)
             raise BadRequest(f"the callback of {smsid} is not due yet (the message has not reached its final state) "
                              "or is being sent right now; it goes out by itself", error="Conflict", status=409)
+        attempts = store.callback_attempts([int(row["id"]) for row in replayed])
+        callbacks = [journal.callback_json(row, attempts[int(row["id"])]) for row in replayed]
         changed()
-        callbacks = [row for row in journal.callbacks_json(store, smsid=smsid, state=None, limit=MAX_LIMIT)
-                     if row["id"] in replayed]
         return answer({"now": journal.iso(now), "smsid": smsid, "replayed": len(callbacks), "callbacks": callbacks}, 202)
 
     # ------------------------------------------------------------------ reset

@@ -669,20 +669,18 @@ class Store:
                 (state, next_attempt_at, error, callback_id),
             )
 
-    def replay_callbacks(self, smsid: str, now: float) -> tuple[list[int], list[int]]:
+    def replay_callbacks(self, smsid: str, now: float) -> list[sqlite3.Row]:
         """Make the message's due callbacks pending again, due `now`, whatever their state: the
         next attempt sends the same query once more (a replay, like Svix's). Not those still
         waiting for the message's final state or being sent right now (their lease): they go out
-        anyway. Answers (replayed ids, ids left as they are)."""
+        anyway. Answers the callbacks replayed, as they were made pending (the dispatcher may
+        already be sending them when the caller reads them again)."""
         with self.transaction() as db:
-            replayed = [int(row[0]) for row in db.execute(
+            return sorted(db.execute(
                 "UPDATE callbacks SET state = 'pending', next_attempt_at = ?, last_error = NULL "
-                "WHERE smsid = ? AND due_at <= ? AND NOT (state = 'pending' AND lease_until > ?) RETURNING id",
+                "WHERE smsid = ? AND due_at <= ? AND NOT (state = 'pending' AND lease_until > ?) RETURNING *",
                 (now, smsid, now, now),
-            )]
-            kept = [int(row[0]) for row in db.execute(
-                "SELECT id FROM callbacks WHERE smsid = ? ORDER BY id", (smsid,)) if int(row[0]) not in replayed]
-        return sorted(replayed), kept
+            ).fetchall(), key=lambda row: int(row["id"]))
 
     def next_callback_due(self) -> float | None:
         row = self.connection().execute(
