@@ -38,6 +38,10 @@ class BodyTooLarge(Exception):
     """The body is larger than the configured limit (found while reading it)."""
 
 
+class BodyUnreadable(Exception):
+    """The body cannot be read as announced (a Content-Length that is not a number)."""
+
+
 class Edge:
     """The RSGI app: `__rsgi_init__` runs once per worker on its loop, `__rsgi__` once per request."""
 
@@ -114,9 +118,9 @@ class Edge:
         commits.joined()  # nothing of an earlier request is this one's to wait for
         result = self.api.respond(op, request)
         if isinstance(result, Pause):
-            counted = commits.joined()
-            if counted is not None:  # a scenario's hit count, committed before the pause
-                await counted
+            before = commits.joined()
+            if before is not None:  # whatever was stored before the pause: the requests that run
+                await before        # during it take `joined` over
             await asyncio.sleep(result.seconds)
             result = result.then()
         committed = commits.joined()
@@ -186,10 +190,6 @@ class Edge:
         status, headers = started
         # The server sets the length of the body it sends; a WSGI app's own would be doubled.
         return status, [(k, v) for k, v in headers if k.lower() != "content-length"], payload
-
-
-class BodyUnreadable(Exception):
-    """The body cannot be read as announced (a Content-Length that is not a number)."""
 
 
 def _host(client: str) -> str:
