@@ -6,8 +6,8 @@ SAVEPOINT (a refused or failing job rolls back alone); the transaction is commit
 callback scheduled for the next iteration, and each request's answer waits for that commit
 (`committed`). So no 100 is sent before its message is committed, and a batch costs one commit.
 
-Only the loop's thread batches: any other thread (the control plane's pool) goes through the
-store's thread group commit. A write of the loop's thread outside `accept` (a scenario's hit
+Only the loop's thread batches: any other thread (the control plane's pool) commits its job in a
+transaction of its own. A write of the loop's thread outside `accept` (a scenario's hit
 count, an OTP) goes through `Store.transaction`, which flushes the open batch first: the batch
 holds the writers' lock, which that transaction would otherwise wait for forever.
 """
@@ -23,7 +23,6 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from mock_server.store import Store
-from mock_server.store.sqlite import Commits
 
 log = logging.getLogger("esms_mock")
 T = TypeVar("T")
@@ -46,7 +45,6 @@ class LoopCommits:
         self._store = store
         self._loop = loop
         self._on_commit = on_commit  # e.g. wake the callback dispatcher: the outbox rows are visible now
-        self._threads: Commits = store.commits
         self._loop_thread = threading.get_ident()
         self._open: _Batch | None = None
         self._joined: _Batch | None = None
@@ -57,7 +55,10 @@ class LoopCommits:
 
     def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         if threading.get_ident() != self._loop_thread:
-            return self._threads.run(job)
+            # Its own transaction on its own connection: the thread group commit would share the
+            # loop's writer connection (one per process), and its lock descriptor, with the open batch.
+            with self._store.transaction() as db:
+                return job(db)
         batch = self._open or self._begin()
         self._joined = batch
         batch.jobs += 1

@@ -92,19 +92,25 @@ def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiti
     assert stored_smsids(Path(store.path)) == {one.smsid}
 
 
-def test_other_threads_still_commit_through_the_thread_group_commit(tmp_path: Path) -> None:
+def test_other_threads_commit_in_a_transaction_of_their_own_beside_an_open_batch(tmp_path: Path) -> None:
     store = Store(new_store(tmp_path))
     one = draft(uuid.uuid4().hex)
 
+    other = draft(uuid.uuid4().hex)
+
     async def work(commits: LoopCommits) -> Any:
+        store.accept(API_KEY, [other], other.send_at)  # the loop's batch, open until the next iteration
+        batch = commits.joined()
         result: list[Any] = []
         thread = threading.Thread(target=lambda: result.append(store.accept(API_KEY, [one], one.send_at)))
-        thread.start()
+        thread.start()  # waits for the writers' lock, which the batch holds
+        assert batch is not None
+        await batch
         await asyncio.to_thread(thread.join)
         return result, commits.joined()
 
     assert on_a_loop(store, work) == ([[None]], None)
-    assert stored_smsids(Path(store.path)) == {one.smsid}
+    assert stored_smsids(Path(store.path)) == {one.smsid, other.smsid}
 
 
 def test_every_100_answered_by_the_served_mock_survives_kill_9(tmp_path: Path) -> None:
