@@ -73,11 +73,10 @@ class Edge:
             return
         try:
             await self._serve(scope, proto)
-        except Exception:  # a bug in the mock: never Granian's empty 500, nor a traceback on the wire
+        except Exception:  # a bug in the mock: an honest JSON 500 (not Granian's empty one), no traceback on the wire
             log.exception("event=internal_error path=%s", scope.path)  # the path only: queries carry SecretKeys
             try:
-                self._refuse(proto, 400, "Mock internal error",
-                             "The mock failed on this request; the server log has the details.")
+                proto.response_bytes(internal_error.STATUS, _CLOSE_HEADERS, orjson.dumps(internal_error.body()))
             except Exception:  # the answer had started: nothing more can be said on this connection
                 pass
 
