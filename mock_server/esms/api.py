@@ -25,11 +25,14 @@ import orjson
 from mock_server.esms.callbacks import Dispatcher
 from mock_server.esms.handlers import HANDLERS
 from mock_server.esms.handlers.common import Call
+from mock_server.esms import request_journal
+from mock_server.esms.request_journal import BadControlHeader
 from mock_server.esms.results import EsmsError, error_body, success_body
 from mock_server.esms.routing import CONTROL_PREFIX, normalise
 from mock_server.esms.scenarios import ScenarioBook
 from mock_server.esms.spec import ApiSpec, Operation
-from mock_server.store import Store
+from mock_server.store import Store, request_log
+from mock_server.store.request_log import RequestRow
 from mock_server.esms.validation import RequestValidator
 
 log = logging.getLogger("esms_mock.requests")
@@ -41,6 +44,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 class Undecodable(Exception):
     """The body or query could not be read as the operation's input."""
+
+    def __init__(self, message: str, raw: bytes | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw  # the body as received, for the journal
 
 
 class TooLarge(Exception):
@@ -75,24 +82,35 @@ class EsmsApi:
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
             return self.fallback(environ, start_response)
+        original_path = path
         environ["PATH_INFO"] = path = normalise(path)
-        op = self.routes.get(path, {}).get(environ.get("REQUEST_METHOD", "GET"))
+        method = environ.get("REQUEST_METHOD", "GET")
+        op = self.routes.get(path, {}).get(method)
         if op is None:
+            self.journal_unmatched(environ, method, original_path, path)
             return self.fallback(environ, start_response)
         self.on_request()
         started = time.perf_counter()
+        row = request_journal.new_row(method, original_path, op.operation_id, time.time(), None)
         try:
-            status, body, code = self.answer(op, environ)
+            status, body, code = self.answer(op, environ, row)
         except ConnectionDropped:
             # No socket to close (Granian): promise a body and break off before it, so the
             # client sees the connection end without a complete answer.
+            self.journal(row, 200, None, "the connection was dropped (scenario)")
             start_response("200 OK", [("Content-Type", JSON_MIMETYPE), ("Content-Length", "64")])
             return _broken_body()
+        except BadControlHeader as bad:
+            status, code = 400, None
+            body = {"error": "Bad mock header", "message": str(bad)}
+            row.reason = str(bad)
         except Exception:  # a bug in the mock: never a 5xx or a traceback on the wire
             log.exception("event=internal_error operation=%s", op.operation_id)
-            status, code = 400, "-"
+            status, code = 400, None
             body = {"error": "Mock internal error",
                     "message": "The mock failed on this request; the server log has the details."}
+            row.reason = body["message"]
+        self.journal(row, status, code, row.reason)
         payload = orjson.dumps(body)
         start_response(_STATUS_LINES.get(status) or f"{status} {HTTPStatus(status).phrase}",
                        [("Content-Type", JSON_MIMETYPE), ("Content-Length", str(len(payload)))])
@@ -100,51 +118,105 @@ class EsmsApi:
                   (time.perf_counter() - started) * 1000)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [payload]
 
-    def answer(self, op: Operation, environ: dict[str, Any]) -> tuple[int, dict[str, Any], str]:
+    def journal(self, row: RequestRow, status: int, code: str | None, reason: str | None) -> None:
+        """Store the request's journal row (unless its accepted send stored it with the messages)."""
+        if row.written:
+            return
+        if code == "dropped":  # no answer was given, so no result code either
+            code = None
+        row.http_status, row.code, row.reason = status, code, reason
+        row.outcome = "accepted" if code == "100" and status < 400 else "refused"
+        try:
+            request_log.record(self.store, row)
+        except Exception:  # the journal must never cost the caller its answer
+            log.exception("event=journal_not_written operation=%s", row.operation)
+
+    def journal_unmatched(self, environ: dict[str, Any], method: str, original_path: str, path: str) -> None:
+        """Journal a request to no eSMS operation, with the closest operation as "did you mean"."""
+        try:
+            suggestion, operation, reason = request_journal.did_you_mean(path, method, self.routes)
+            clock_offset = self.store.state()[0]
+            row = request_journal.new_row(method, original_path, operation, time.time() + clock_offset, None)
+            query = environ.get("QUERY_STRING", "")
+            row.body = request_journal.body_text(None, f"?{query}" if query else None)
+            row.outcome, row.reason, row.did_you_mean = "unmatched", reason, suggestion
+            row.http_status = 405 if operation else 404
+            with_scope = environ.get("HTTP_X_ESMS_MOCK_SCOPE")
+            row.scope = with_scope.strip()[:request_journal.MAX_SCOPE_CHARS] if with_scope else None
+            request_log.record(self.store, row)
+        except Exception:  # the journal must never cost the caller its answer
+            log.exception("event=journal_not_written path=%s", path)
+
+    def answer(self, op: Operation, environ: dict[str, Any], row: RequestRow) -> tuple[int, dict[str, Any], str]:
+        """The answer (HTTP status, body, result code); sets `row.reason` and `row.field` when refused."""
         clock_offset, fixtures_version, scenarios_version = self.store.state()
+        row.received_at += clock_offset
+        row.scope = request_journal.scope_of(environ)
         undecodable = ""
         try:
             data: Any = decode(op, environ, self.max_body_bytes)
         except TooLarge:
             message = f"Request data incorrect: the body is larger than {self.max_body_bytes} bytes"
+            row.reason = message
             return 413, error_body(self.spec, op, "110", message), "110"
         except Undecodable as exc:
             data, undecodable = None, str(exc)
-        scenario = self.scenarios.match(op.operation_id, data, scenarios_version)
+            row.body = request_journal.body_text(None, exc.raw)
+        if data is not None:
+            request_journal.describe(row, data)
+        forced = request_journal.forced_code(environ)
+        if forced is not None:
+            row.forced, row.reason = "header", f"forced by the {request_journal.CODE_HEADER} header"
+            body = error_body(self.spec, op, forced) if forced != "100" else success_body(op, {})
+            return 200, body, forced
+        scenario = self.scenarios.match(op.operation_id, data, scenarios_version, row.scope)
         if scenario is not None:
+            row.forced = f"scenario #{scenario.id}"
             if scenario.latency_ms:
                 time.sleep(scenario.latency_ms / 1000)
             if scenario.drop:
                 if not drop_connection(environ):
                     raise ConnectionDropped
+                row.reason = f"the connection was dropped (scenario #{scenario.id})"
                 return 200, {}, "dropped"
             if scenario.code is not None or scenario.http_status is not None:
                 code = scenario.code or "100"
+                row.reason = f"forced by scenario #{scenario.id}" + (f": {scenario.message}" if scenario.message else "")
                 body = error_body(self.spec, op, code, scenario.message) if code != "100" else success_body(op, {})
                 return scenario.http_status or 200, body, code
         if data is None:
             code = op.invalid_request_code
-            return 200, error_body(self.spec, op, code, f"{self.spec.message_for(code)}: {undecodable}"), code
+            row.reason = f"{self.spec.message_for(code)}: {undecodable}"
+            return 200, error_body(self.spec, op, code, row.reason), code
         fixtures = self.store.fixtures(fixtures_version)
         api_key, secret_key = data.get("ApiKey"), data.get("SecretKey")
         if not (isinstance(api_key, str) and isinstance(secret_key, str)) and self.validator.read(op, data):
             api_key, secret_key = data.get("ApiKey"), data.get("SecretKey")  # a number is read as its text
         account = fixtures.account(api_key, secret_key) if isinstance(api_key, str) and isinstance(secret_key, str) else None
         if account is None:
+            row.reason = "unknown ApiKey or SecretKey" if api_key is not None else "ApiKey or SecretKey missing"
             return 200, error_body(self.spec, op, "101"), "101"
         if account.status != "active":
+            row.reason = f"the account {api_key} is {account.status}"
             return 200, error_body(self.spec, op, "143"), "143"
         remote = environ.get("REMOTE_ADDR")
         if account.allowed_ips is not None and remote not in account.allowed_ips:
-            return 200, error_body(self.spec, op, "140", f"IP {remote} is not allowed"), "140"
+            row.reason = f"IP {remote} is not allowed"
+            return 200, error_body(self.spec, op, "140", row.reason), "140"
         invalid = self.validator.check(op, data)
         if invalid is not None:
+            row.reason, row.field = invalid.message, invalid.field
             return 200, error_body(self.spec, op, invalid.code, invalid.message), invalid.code
-        call = Call(op, data, account, fixtures, self.store, time.time() + clock_offset, self.delivery_delay, self.dispatcher)
+        call = Call(op, data, account, fixtures, self.store, row.received_at, self.delivery_delay, self.dispatcher,
+                    journal=row)
         try:
             fields = HANDLERS[op.operation_id](call)
         except EsmsError as refused:
+            row.reason = refused.message or self.spec.message_for(refused.code)
             return 200, error_body(self.spec, op, refused.code, refused.message), refused.code
+        smsid = fields.get("SMSID")
+        if isinstance(smsid, str) and row.smsid is None:
+            row.smsid = smsid
         return 200, success_body(op, fields), "100"
 
 
@@ -176,9 +248,9 @@ def decode(op: Operation, environ: dict[str, Any], limit: int) -> Any:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise Undecodable(f"the body is not valid JSON ({exc})") from None
+        raise Undecodable(f"the body is not valid JSON ({exc})", raw) from None
     if not isinstance(data, dict):
-        raise Undecodable("the body must be a JSON object")
+        raise Undecodable("the body must be a JSON object", raw)
     return data
 
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import orjson
 
 from mock_server.store import fixtures as fixtures_module
+from mock_server.store import request_log
 from mock_server.store.clock import DAY_SECONDS, vietnam_day
 from mock_server.store.fixtures import Fixtures
 
@@ -100,9 +101,14 @@ CREATE TABLE IF NOT EXISTS scenarios (id INTEGER PRIMARY KEY, spec_json TEXT NOT
     created_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
 """
 
-SCHEMA_VERSION = 2  # PRAGMA user_version of a database this code can use
+SCHEMA += request_log.SCHEMA
 
-JOURNAL_TABLES = ("messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
+SCHEMA_VERSION = 3  # PRAGMA user_version of a database this code can use
+# Versions this code upgrades in place: SCHEMA only adds tables (CREATE ... IF NOT EXISTS), so
+# running it on such a database is the whole migration. 2 -> 3: the request journal (issue 10).
+MIGRATABLE_VERSIONS = (2,)
+
+JOURNAL_TABLES = ("requests", "messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
 REQUEST_ID_WINDOW = DAY_SECONDS
 
 
@@ -277,13 +283,17 @@ class Store:
         db = self.connection()
         db.execute("PRAGMA journal_mode=WAL")
         version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION) or (
+        if version not in (0, SCHEMA_VERSION, *MIGRATABLE_VERSIONS) or (
             version == 0 and db.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages'").fetchone()[0]
         ):
             raise StoreError(f"{self.path} was made by another version of esms-mock (schema {version}, this one "
                              f"uses {SCHEMA_VERSION}); delete it or choose another --db")
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def run_in_transaction(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `job` in a write transaction, group-committed with this process's concurrent writes."""
+        return self._group.run(job)
 
     # ------------------------------------------------------------------ connections
     def connection(self) -> sqlite3.Connection:
@@ -446,12 +456,15 @@ class Store:
         on_quota_exceeded: fixtures_module.Outcome | None = None,
         partial: bool = False,
         build_callbacks: Callable[[MessageDraft], list[CallbackDraft]] | None = None,
+        journal: request_log.RequestRow | None = None,
     ) -> list[str | None]:
         """Store accepted messages atomically (group-committed with concurrent requests).
 
         Returns, per draft, None when stored or the code that refused it (124 for a RequestId
         used in the last 24 hours). Without `partial`, any refusal refuses the whole request
         (raises `Refused`). Raises `Refused("103")` when the balance does not cover the price.
+        `journal`, the request's journal row, is stored in the same transaction as accepted (so
+        the send path pays no commit of its own for it); it is not stored when refused.
         """
         def job(db: sqlite3.Connection) -> list[str | None]:
             results: list[str | None] = []
@@ -479,6 +492,10 @@ class Store:
                 if build_callbacks is not None and not draft.sandbox:
                     draft.callbacks = build_callbacks(draft)
                 self._insert_message(db, api_key, draft, now)
+            if journal is not None and stored:
+                journal.smsid = stored[0].smsid if len(drafts) == 1 else journal.smsid
+                journal.code, journal.outcome = "100", "accepted"
+                request_log.insert(db, journal)
             return results
 
         return self._group.run(job)

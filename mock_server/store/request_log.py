@@ -1,0 +1,182 @@
+"""The request journal's table: every request to an eSMS path, accepted, refused or unmatched.
+
+Rows are written by the request path (mock_server.esms.api): an accepted send's row in the same
+transaction that stores its messages (no extra commit on the path the benchmark measures), every
+other row through the store's group commit, so a test reading the journal right after its
+request finds it. No secondary index: the table is bounded (`prune`), so a filtered read scans
+at most the configured number of rows, and each insert touches one b-tree only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mock_server.store.clock import DAY_SECONDS
+
+if TYPE_CHECKING:
+    from mock_server.store.sqlite import Store
+
+OUTCOMES = ("accepted", "refused", "unmatched")
+STATUS_WINDOW = 7 * DAY_SECONDS  # status operations answer for messages of the last 7 days (docs §7.1)
+REQUEST_ID_WINDOW = DAY_SECONDS
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY,
+    received_at REAL NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    operation TEXT,
+    outcome TEXT NOT NULL,
+    code TEXT,
+    reason TEXT,
+    field TEXT,
+    http_status INTEGER NOT NULL,
+    smsid TEXT,
+    request_id TEXT,
+    recipient TEXT,
+    recipient_key TEXT,
+    scope TEXT,
+    forced TEXT,
+    body TEXT NOT NULL,
+    did_you_mean TEXT
+);
+CREATE TABLE IF NOT EXISTS journal_pruning (id INTEGER PRIMARY KEY CHECK (id = 1), pruned_at REAL NOT NULL);
+INSERT OR IGNORE INTO journal_pruning (id, pruned_at) VALUES (1, 0);
+"""
+
+_INSERT = ("INSERT INTO requests (received_at, method, path, operation, outcome, code, reason, field, http_status, "
+           "smsid, request_id, recipient, recipient_key, scope, forced, body, did_you_mean) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+@dataclass
+class RequestRow:
+    """One journal entry as it is stored; `body` is JSON text with the SecretKey masked."""
+
+    received_at: float
+    method: str
+    path: str
+    operation: str | None
+    body: str
+    outcome: str = "accepted"
+    code: str | None = None
+    reason: str | None = None
+    field: str | None = None
+    http_status: int = 200
+    smsid: str | None = None
+    request_id: str | None = None
+    recipient: str | None = None
+    recipient_key: str | None = None
+    scope: str | None = None
+    forced: str | None = None  # "header" or "scenario #N" when the answer was forced
+    did_you_mean: str | None = None
+    written: bool = False  # set once stored (an accepted send's row is stored with its messages)
+
+    def values(self) -> tuple[Any, ...]:
+        return (self.received_at, self.method, self.path, self.operation, self.outcome, self.code, self.reason,
+                self.field, self.http_status, self.smsid, self.request_id, self.recipient, self.recipient_key,
+                self.scope, self.forced, self.body, self.did_you_mean)
+
+
+def insert(db: sqlite3.Connection, row: RequestRow) -> None:
+    """Store `row` inside the caller's transaction."""
+    db.execute(_INSERT, row.values())
+    row.written = True
+
+
+def record(store: Store, row: RequestRow) -> None:
+    """Store `row` in its own (group-committed) transaction, unless it is stored already."""
+    if not row.written:
+        store.run_in_transaction(lambda db: insert(db, row))
+
+
+def find(store: Store, *, outcome: str | None = None, code: str | None = None, operation: str | None = None,
+         recipient_keys: Sequence[str] = (), request_id: str | None = None, smsid: str | None = None,
+         scope: str | None = None, since: float | None = None, until: float | None = None,
+         limit: int = 100) -> list[sqlite3.Row]:
+    """Journal rows matching every given filter, newest first."""
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, value in (("outcome", outcome), ("code", code), ("operation", operation),
+                          ("request_id", request_id), ("smsid", smsid), ("scope", scope)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    if recipient_keys:
+        marks = ",".join("?" * len(recipient_keys))
+        clauses.append(f"(recipient_key IN ({marks}) OR recipient IN ({marks}))")
+        args += [*recipient_keys, *recipient_keys]
+    if since is not None:
+        clauses.append("received_at >= ?")
+        args.append(since)
+    if until is not None:
+        clauses.append("received_at <= ?")
+        args.append(until)
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    return store.connection().execute(  # type: ignore[no-any-return]
+        f"SELECT * FROM requests{where} ORDER BY id DESC LIMIT ?", (*args, limit)  # noqa: S608 - fixed columns
+    ).fetchall()
+
+
+def one(store: Store, request_id: int) -> sqlite3.Row | None:
+    return store.connection().execute("SELECT * FROM requests WHERE id = ?", (request_id,)).fetchone()  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much of the journal is kept: at most `max_requests` rows and `max_days` days (0: no limit).
+
+    Accepted messages (the `messages` table, which status operations read) are kept for
+    `max_days` but never less than the 7 days in which eSMS answers their status."""
+
+    max_requests: int = 10_000
+    max_days: float = 7.0
+    interval: float = 5.0  # seconds between two prunings (by any worker process)
+
+    @property
+    def message_seconds(self) -> float:
+        return max(self.max_days * DAY_SECONDS, STATUS_WINDOW)
+
+
+def prune(store: Store, retention: Retention, now: float) -> int:
+    """Delete what `retention` no longer keeps, unless another process pruned within the interval.
+
+    Returns the number of journal rows deleted. Runs off the request path (see `Pruner`). Rows
+    are found by arrival order (the primary keys) rather than by a time index, which every insert
+    would pay for: the oldest rows go first, at most `BATCH` of each table per pruning."""
+    deleted = 0
+    with store.transaction() as db:
+        claimed = db.execute("UPDATE journal_pruning SET pruned_at = ? WHERE pruned_at <= ? OR pruned_at > ?",
+                             (now, now - retention.interval, now)).rowcount
+        if not claimed:
+            return 0
+        if retention.max_requests > 0:
+            deleted += db.execute(
+                "DELETE FROM requests WHERE id <= (SELECT id FROM requests ORDER BY id DESC LIMIT 1 OFFSET ?)",
+                (retention.max_requests,),
+            ).rowcount
+        if retention.max_days > 0:
+            deleted += _delete_oldest(db, "requests", "id", "received_at < ?", now - retention.max_days * DAY_SECONDS)
+            before = now - retention.message_seconds
+            _delete_oldest(db, "callbacks", "id", "due_at < ? AND state != 'pending'", before)
+            db.execute("DELETE FROM callback_attempts WHERE callback_id < (SELECT MIN(id) FROM callbacks)")
+            _delete_oldest(db, "messages", "seq", "accepted_at < ? AND final_at < ?", before, before)
+        _delete_oldest(db, "request_ids", "rowid", "accepted_at < ?", now - REQUEST_ID_WINDOW)
+    return deleted
+
+
+BATCH = 5000
+
+
+def _delete_oldest(db: sqlite3.Connection, table: str, key: str, old: str, *args: float) -> int:
+    """Delete those of the BATCH oldest rows (in `key` order) for which `old` holds: only a prefix
+    is read, so a pruning costs the same however large the table."""
+    return db.execute(
+        f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {key} <= "  # noqa: S608 - fixed names
+        f"(SELECT MAX({key}) FROM (SELECT {key} FROM {table} ORDER BY {key} LIMIT ?)) AND {old})",
+        (BATCH, *args),
+    ).rowcount
