@@ -13,6 +13,7 @@ from mock_server.esms.callbacks import CallbackSettings
 from mock_server.config import MockConfig
 from mock_server.store.fixtures import DEMO_FIXTURES_PATH, FixtureError
 from mock_server.store import StoreError
+from mock_server.store.request_log import Retention
 
 DESCRIPTION = """\
 An offline, stateful stand-in for the eSMS.vn Zalo API: answers every operation of
@@ -55,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                        help="one line per event; debug adds one per request (default: %(default)s)")
     serve.add_argument("--temporary", action="store_true", help="use a fresh temporary database (deleted at exit)")
+    serve.add_argument("--journal-max-requests", type=_whole_number, default=Retention.max_requests, metavar="N",
+                       help="requests kept in the request journal, newest first; 0: no limit (default: %(default)s)")
+    serve.add_argument("--journal-max-days", type=_days, default=Retention.max_days, metavar="DAYS",
+                       help="days the request journal keeps a request, and accepted messages (never under the 7 "
+                            "days of status queries); 0: no limit (default: %(default)s)")
     from mock_server.testing import verify as verify_command  # schemathesis itself is imported only when it runs
 
     verify = commands.add_parser("verify", help="check any eSMS-compatible server against the spec (schemathesis)",
@@ -68,6 +74,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return verify_command.run_from_args(args)
     parser.print_help()
     return 2
+
+
+def _whole_number(raw: str) -> int:
+    """argparse type: a whole number from 0 (argparse reports the error in one line)."""
+    if not raw.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0, not {raw!r}")
+    return int(raw)
+
+
+def _days(raw: str) -> float:
+    """argparse type: a number of days from 0."""
+    try:
+        days = float(raw)
+    except ValueError:
+        days = -1.0
+    if not 0 <= days <= 36_600:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number of days from 0 to 36600, not {raw!r}")
+    return days
 
 
 def _installed_version() -> str:
@@ -99,6 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
         fixtures_path=args.fixtures,
         delivery_delay=args.delivery_delay,
         callbacks=CallbackSettings(max_attempts=args.callback_attempts, allow_any_host=args.allow_callback_host),
+        journal=Retention(max_requests=args.journal_max_requests, max_days=args.journal_max_days),
     )
     from mock_server.server import build_served_app, serve_forever  # after logging is set up
 

@@ -16,6 +16,7 @@ from mock_server.config import MockConfig
 from mock_server.esms.scenarios import ScenarioBook
 from mock_server.esms.spec import ApiSpec
 from mock_server.store import Store
+from mock_server.store.request_log import Pruner
 from mock_server.esms.validation import RequestValidator
 
 
@@ -29,6 +30,7 @@ class MockState:
     api: EsmsApi
     scenarios: ScenarioBook
     dispatcher: Dispatcher
+    pruner: Pruner
     _dispatcher_pid: int | None = None
 
     def ensure_dispatcher(self) -> None:
@@ -36,8 +38,10 @@ class MockState:
         if self.config.start_dispatcher and self._dispatcher_pid != os.getpid():
             self._dispatcher_pid = os.getpid()
             self.dispatcher.start()
+            self.pruner.start()
 
     def shutdown(self) -> None:
+        self.pruner.stop()
         self.dispatcher.stop()
         self.store.close()
 
@@ -62,6 +66,7 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
     dispatcher = Dispatcher(store, config.callbacks)
     api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
                   config.max_body_bytes, fallback=fallback)
-    state = MockState(config, spec, store, api, scenarios, dispatcher)
+    pruner = Pruner(store, config.journal, lambda: store.state()[0])
+    state = MockState(config, spec, store, api, scenarios, dispatcher, pruner)
     api.on_request = state.ensure_dispatcher
     return state

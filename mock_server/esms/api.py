@@ -134,7 +134,7 @@ class EsmsApi:
     def journal_unmatched(self, environ: dict[str, Any], method: str, original_path: str, path: str) -> None:
         """Journal a request to no eSMS operation, with the closest operation as "did you mean"."""
         try:
-            suggestion, operation, reason = request_journal.did_you_mean(path, method, self.routes)
+            suggestion, operation, reason = request_journal.did_you_mean(path, method, self.routes, original_path)
             clock_offset = self.store.state()[0]
             row = request_journal.new_row(method, original_path, operation, time.time() + clock_offset, None)
             query = environ.get("QUERY_STRING", "")

@@ -130,8 +130,12 @@ def describe(row: RequestRow, data: Any, raw: bytes | None = None) -> None:
     row.request_id = request_id_of(data)
 
 
-def did_you_mean(path: str, method: str, routes: dict[str, dict[str, Any]]) -> tuple[str | None, str | None, str]:
-    """(closest operation path as the spec spells it, its operationId when only the method is wrong, reason)."""
+def did_you_mean(path: str, method: str, routes: dict[str, dict[str, Any]],
+                 as_sent: str | None = None) -> tuple[str | None, str | None, str]:
+    """(closest operation path as the spec spells it, its operationId when only the method is wrong, reason).
+
+    `path` is normalised (mock_server.esms.routing), `as_sent` the path as the request spelt it."""
+    shown = as_sent or path
     methods = routes.get(path)
     if methods:
         op = next(iter(methods.values()))
@@ -146,6 +150,6 @@ def did_you_mean(path: str, method: str, routes: dict[str, dict[str, Any]]) -> t
         names = difflib.get_close_matches(tail, list(by_name), n=1, cutoff=0.6)
         close = [by_name[names[0]]] if names else []
     if not close:
-        return None, None, f"no eSMS operation at {path}"
+        return None, None, f"no eSMS operation at {shown}"
     suggestion = next(iter(routes[close[0]].values())).path
-    return suggestion, None, f"no eSMS operation at {path}; did you mean {suggestion}?"
+    return suggestion, None, f"no eSMS operation at {shown}; did you mean {suggestion}?"

@@ -9,8 +9,11 @@ at most the configured number of rows, and each insert touches one b-tree only.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +21,8 @@ from mock_server.store.clock import DAY_SECONDS
 
 if TYPE_CHECKING:
     from mock_server.store.sqlite import Store
+
+log = logging.getLogger("esms_mock.journal")
 
 OUTCOMES = ("accepted", "refused", "unmatched")
 STATUS_WINDOW = 7 * DAY_SECONDS  # status operations answer for messages of the last 7 days (docs §7.1)
@@ -180,3 +185,34 @@ def _delete_oldest(db: sqlite3.Connection, table: str, key: str, old: str, *args
         f"(SELECT MAX({key}) FROM (SELECT {key} FROM {table} ORDER BY {key} LIMIT ?)) AND {old})",
         (BATCH, *args),
     ).rowcount
+
+
+class Pruner:
+    """Prunes the journal every `retention.interval` seconds in a daemon thread of this process.
+
+    Each worker process runs one; `prune` lets only one of them work per interval. A failure is
+    logged and retried at the next interval: pruning must never stop the mock."""
+
+    def __init__(self, store: Store, retention: Retention, clock_offset: Callable[[], float]) -> None:
+        self._store = store
+        self._retention = retention
+        self._clock_offset = clock_offset
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="esms-journal-pruner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._retention.interval):
+            try:
+                prune(self._store, self._retention, time.time() + self._clock_offset())
+            except Exception:
+                log.exception("event=journal_prune_failed")
