@@ -16,7 +16,7 @@ from mock_server.config import MockConfig
 from mock_server.esms.scenarios import ScenarioBook
 from mock_server.esms.spec import ApiSpec
 from mock_server.store import Store
-from mock_server.store.request_log import Pruner
+from mock_server.store.request_log import JournalWriter, Pruner
 from mock_server.esms.validation import RequestValidator
 
 
@@ -31,6 +31,7 @@ class MockState:
     scenarios: ScenarioBook
     dispatcher: Dispatcher
     pruner: Pruner
+    journal_writer: JournalWriter
     _dispatcher_pid: int | None = None
 
     def ensure_dispatcher(self) -> None:
@@ -41,6 +42,7 @@ class MockState:
             self.pruner.start()
 
     def shutdown(self) -> None:
+        self.journal_writer.stop()
         self.pruner.stop()
         self.dispatcher.stop()
         self.store.close()
@@ -64,9 +66,10 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
                                         f"--fixtures FILE to replace them ({exc})", exc.problems) from None
     scenarios = ScenarioBook(store)
     dispatcher = Dispatcher(store, config.callbacks)
+    journal_writer = JournalWriter(store)
     api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
-                  config.max_body_bytes, fallback=fallback)
+                  config.max_body_bytes, fallback=fallback, journal_writer=journal_writer)
     pruner = Pruner(store, config.journal, lambda: store.state()[0])
-    state = MockState(config, spec, store, api, scenarios, dispatcher, pruner)
+    state = MockState(config, spec, store, api, scenarios, dispatcher, pruner, journal_writer)
     api.on_request = state.ensure_dispatcher
     return state

@@ -223,6 +223,7 @@ def blueprint(state: Any) -> Blueprint:
         if code is not None and not _DIGITS.match(code):
             raise BadRequest(f"code must be an eSMS result code made of digits, like \"789\", not {_show(code)}")
         recipient = _text_arg("recipient")
+        state.journal_writer.flush()  # this process's requests of the last moments (see request_log)
         rows = request_log.find(
             store, outcome=outcome, code=code, operation=operation,
             recipient_keys=journal.recipient_keys(recipient) if recipient else (),
@@ -234,6 +235,7 @@ def blueprint(state: Any) -> Blueprint:
 
     @bp.get("/requests/<int:entry_id>")
     def get_request(entry_id: int) -> Response:
+        state.journal_writer.flush()
         row = request_log.one(store, entry_id) if entry_id < 2**63 else None
         if row is None:
             raise BadRequest(f"no request {entry_id} in the journal (it may have been pruned)", error="Not Found",
@@ -253,6 +255,7 @@ def blueprint(state: Any) -> Blueprint:
     # ------------------------------------------------------------------ reset
     @bp.post("/reset")
     def reset() -> Response:
+        state.journal_writer.flush()  # requests answered before the reset are forgotten with it
         store.reset()
         state.scenarios.remove()  # bumps the scenarios version, so every worker forgets its cached scenarios
         changed()

@@ -31,8 +31,8 @@ from mock_server.esms.results import EsmsError, error_body, success_body
 from mock_server.esms.routing import CONTROL_PREFIX, normalise
 from mock_server.esms.scenarios import ScenarioBook
 from mock_server.esms.spec import ApiSpec, Operation
-from mock_server.store import Store, request_log
-from mock_server.store.request_log import RequestRow
+from mock_server.store import Store
+from mock_server.store.request_log import JournalWriter, RequestRow
 from mock_server.esms.validation import RequestValidator
 
 log = logging.getLogger("esms_mock.requests")
@@ -68,6 +68,7 @@ class EsmsApi:
     delivery_delay: float
     max_body_bytes: int
     fallback: WsgiApp  # Flask: the control plane, 404 and 405
+    journal_writer: JournalWriter
     on_request: Callable[[], None] = lambda: None
     routes: dict[str, dict[str, Operation]] = field(default_factory=dict)
 
@@ -119,17 +120,12 @@ class EsmsApi:
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [payload]
 
     def journal(self, row: RequestRow, status: int, code: str | None, reason: str | None) -> None:
-        """Store the request's journal row (unless its accepted send stored it with the messages)."""
-        if row.written:
-            return
+        """Queue the request's journal row (written off the request path)."""
         if code == "dropped":  # no answer was given, so no result code either
             code = None
         row.http_status, row.code, row.reason = status, code, reason
         row.outcome = "accepted" if code == "100" and status < 400 else "refused"
-        try:
-            request_log.record(self.store, row)
-        except Exception:  # the journal must never cost the caller its answer
-            log.exception("event=journal_not_written operation=%s", row.operation)
+        self.journal_writer.add(row)
 
     def journal_unmatched(self, environ: dict[str, Any], method: str, original_path: str, path: str) -> None:
         """Journal a request to no eSMS operation, with the closest operation as "did you mean"."""
@@ -143,7 +139,7 @@ class EsmsApi:
             row.http_status = 405 if operation else 404
             with_scope = environ.get("HTTP_X_ESMS_MOCK_SCOPE")
             row.scope = with_scope.strip()[:request_journal.MAX_SCOPE_CHARS] if with_scope else None
-            request_log.record(self.store, row)
+            self.journal_writer.add(row)
         except Exception:  # the journal must never cost the caller its answer
             log.exception("event=journal_not_written path=%s", path)
 
@@ -207,15 +203,14 @@ class EsmsApi:
         if invalid is not None:
             row.reason, row.field = invalid.message, invalid.field
             return 200, error_body(self.spec, op, invalid.code, invalid.message), invalid.code
-        call = Call(op, data, account, fixtures, self.store, row.received_at, self.delivery_delay, self.dispatcher,
-                    journal=row)
+        call = Call(op, data, account, fixtures, self.store, row.received_at, self.delivery_delay, self.dispatcher)
         try:
             fields = HANDLERS[op.operation_id](call)
         except EsmsError as refused:
             row.reason = refused.message or self.spec.message_for(refused.code)
             return 200, error_body(self.spec, op, refused.code, refused.message), refused.code
         smsid = fields.get("SMSID")
-        if isinstance(smsid, str) and row.smsid is None:
+        if isinstance(smsid, str):
             row.smsid = smsid
         return 200, success_body(op, fields), "100"
 

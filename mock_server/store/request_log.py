@@ -1,15 +1,20 @@
 """The request journal's table: every request to an eSMS path, accepted, refused or unmatched.
 
-Rows are written by the request path (mock_server.esms.api): an accepted send's row in the same
-transaction that stores its messages (no extra commit on the path the benchmark measures), every
-other row through the store's group commit, so a test reading the journal right after its
-request finds it. No secondary index: the table is bounded (`prune`), so a filtered read scans
-at most the configured number of rows, and each insert touches one b-tree only.
+The request path (mock_server.esms.api) only queues its row (`JournalWriter.add`, a lock-free
+queue put); a thread of the same process writes what is queued, many rows per transaction, as
+soon as it is queued. A commit per request would have cost the invalid send half its throughput
+(`make bench`). The control plane writes out its own process's queue before it reads, so a test
+on a one-worker mock (the pytest plugin's) reads every request it made; with several workers a
+request answered less than a millisecond ago by another worker may not be listed yet. No
+secondary index: the table is bounded (`prune`), so a filtered read scans at most the configured
+number of rows, and each insert touches one b-tree only.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import sqlite3
 import threading
 import time
@@ -79,7 +84,6 @@ class RequestRow:
     scope: str | None = None
     forced: str | None = None  # "header" or "scenario #N" when the answer was forced
     did_you_mean: str | None = None
-    written: bool = False  # set once stored (an accepted send's row is stored with its messages)
 
     def values(self) -> tuple[Any, ...]:
         return (self.received_at, self.method, self.path, self.operation, self.outcome, self.code, self.reason,
@@ -87,16 +91,74 @@ class RequestRow:
                 self.scope, self.forced, self.body, self.did_you_mean)
 
 
-def insert(db: sqlite3.Connection, row: RequestRow) -> None:
-    """Store `row` inside the caller's transaction."""
-    db.execute(_INSERT, row.values())
-    row.written = True
+def insert(store: Store, rows: Sequence[RequestRow]) -> None:
+    """Store `rows` in one transaction (tests and the writer)."""
+    with store.transaction() as db:
+        db.executemany(_INSERT, [row.values() for row in rows])
 
 
-def record(store: Store, row: RequestRow) -> None:
-    """Store `row` in its own (group-committed) transaction, unless it is stored already."""
-    if not row.written:
-        store.run_in_transaction(lambda db: insert(db, row))
+class JournalWriter:
+    """Writes queued rows in a daemon thread of this process (one per process, started after a fork).
+
+    `add` costs the request path a queue put. The thread blocks until a row comes, then writes
+    everything queued by then in one transaction; under load, rows queue while it writes, so it
+    commits far less often than once per request."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[RequestRow | threading.Event | None] = queue.SimpleQueue()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def add(self, row: RequestRow) -> None:
+        if self._pid != os.getpid():
+            self._start()
+        self._queue.put(row)
+
+    def flush(self, timeout: float = 5.0) -> None:
+        """Return once every row queued in this process before the call is written."""
+        if self._pid != os.getpid():
+            return  # nothing was queued in this process
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    def stop(self) -> None:
+        """Write what is queued and end the thread (at shutdown)."""
+        if self._pid == os.getpid():
+            self.flush()
+            self._queue.put(None)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._queue = queue.SimpleQueue()  # a queue inherited through a fork has no reader
+                threading.Thread(target=self._run, name="esms-journal-writer", daemon=True).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        pending = self._queue
+        while True:
+            batch = [pending.get()]
+            while len(batch) < MAX_WRITE_BATCH:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            rows = [item for item in batch if isinstance(item, RequestRow)]
+            if rows:
+                try:
+                    insert(self._store, rows)
+                except Exception:  # a journal that cannot be written must not stop the mock
+                    log.exception("event=journal_not_written rows=%d", len(rows))
+            for item in batch:
+                if isinstance(item, threading.Event):
+                    item.set()
+            if any(item is None for item in batch):
+                return
+
+
+MAX_WRITE_BATCH = 2000
 
 
 def find(store: Store, *, outcome: str | None = None, code: str | None = None, operation: str | None = None,

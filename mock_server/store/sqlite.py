@@ -291,10 +291,6 @@ class Store:
         db.executescript(SCHEMA)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
-    def run_in_transaction(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `job` in a write transaction, group-committed with this process's concurrent writes."""
-        return self._group.run(job)
-
     # ------------------------------------------------------------------ connections
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (opened in this process: never one inherited through a fork)."""
@@ -456,15 +452,12 @@ class Store:
         on_quota_exceeded: fixtures_module.Outcome | None = None,
         partial: bool = False,
         build_callbacks: Callable[[MessageDraft], list[CallbackDraft]] | None = None,
-        journal: request_log.RequestRow | None = None,
     ) -> list[str | None]:
         """Store accepted messages atomically (group-committed with concurrent requests).
 
         Returns, per draft, None when stored or the code that refused it (124 for a RequestId
         used in the last 24 hours). Without `partial`, any refusal refuses the whole request
         (raises `Refused`). Raises `Refused("103")` when the balance does not cover the price.
-        `journal`, the request's journal row, is stored in the same transaction as accepted (so
-        the send path pays no commit of its own for it); it is not stored when refused.
         """
         def job(db: sqlite3.Connection) -> list[str | None]:
             results: list[str | None] = []
@@ -492,10 +485,6 @@ class Store:
                 if build_callbacks is not None and not draft.sandbox:
                     draft.callbacks = build_callbacks(draft)
                 self._insert_message(db, api_key, draft, now)
-            if journal is not None and stored:
-                journal.smsid = stored[0].smsid if len(drafts) == 1 else journal.smsid
-                journal.code, journal.outcome = "100", "accepted"
-                request_log.insert(db, journal)
             return results
 
         return self._group.run(job)

@@ -17,7 +17,6 @@ from mock_server.esms.phones import national, recipient_key, telco
 from mock_server.esms.results import EsmsError
 from mock_server.esms.spec import Operation
 from mock_server.store import CallbackDraft, MessageDraft, RecipientDraft, Refused, Store
-from mock_server.store.request_log import RequestRow
 
 log = logging.getLogger("esms_mock.messages")
 
@@ -37,7 +36,6 @@ class Call:
     now: float
     delivery_delay: float
     dispatcher: Dispatcher | None
-    journal: RequestRow | None = None  # the request's journal row, stored with the accepted messages
 
 
 # ---------------------------------------------------------------------- lookups
@@ -203,7 +201,6 @@ def accept(
             on_quota_exceeded=QUOTA_EXCEEDED,
             partial=partial,
             build_callbacks=build_callbacks,
-            journal=call.journal,
         )
     except Refused as refused:
         raise EsmsError(refused.code, None) from None
