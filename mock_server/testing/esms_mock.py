@@ -67,7 +67,7 @@ def describe_request(entry: Mapping[str, Any]) -> str:
     line = f"  - #{entry.get('id')} {entry.get('method')} {entry.get('path')} ({what}) {entry.get('outcome')}{code}"
     if entry.get("outcome") != "accepted" and entry.get("reason"):
         line += f": {entry['reason']}"
-    if entry.get("did_you_mean"):
+    if entry.get("did_you_mean") and entry["did_you_mean"] not in line:
         line += f" [did you mean {entry['did_you_mean']}]"
     return line
 
@@ -236,8 +236,14 @@ class EsmsMock(ControlClient):
         if self.scope is not None and "http_client" not in kwargs:
             import httpx
 
-            # The SDK sends each call's own timeout; this client only adds the header.
-            http = httpx.Client(trust_env=False, headers=self.scope_headers)
+            # The SDK builds each request itself (so a client's default headers would not apply)
+            # and gives it its own timeout: this client only adds the header, as it sends.
+            scope_headers = self.scope_headers
+
+            def add_scope(request: httpx.Request) -> None:
+                request.headers.update(scope_headers)
+
+            http = httpx.Client(trust_env=False, event_hooks={"request": [add_scope]})
             self._http_clients.append(http)
             kwargs["http_client"] = http
         client = Client(**kwargs)
