@@ -233,12 +233,12 @@ def blueprint(state: Any) -> Blueprint:
         entries = [journal.request_json(row) for row in rows]
         return answer({"count": len(entries), "requests": entries})
 
-    @bp.get("/requests/<int:entry_id>")
-    def get_request(entry_id: int) -> Response:
+    @bp.get("/requests/<int:id>")
+    def get_request(id: int) -> Response:  # noqa: A002 - the spec's name for the parameter
         state.journal_writer.flush()
-        row = request_log.one(store, entry_id) if entry_id < 2**63 else None
+        row = request_log.one(store, id) if id < 2**63 else None
         if row is None:
-            raise BadRequest(f"no request {entry_id} in the journal (it may have been pruned)", error="Not Found",
+            raise BadRequest(f"no request {id} in the journal (it may have been pruned)", error="Not Found",
                              status=404)
         return answer(journal.request_json(row))
 
