@@ -133,8 +133,7 @@ class EsmsApi:
             suggestion, operation, reason = request_journal.did_you_mean(path, method, self.routes, original_path)
             clock_offset = self.store.state()[0]
             row = request_journal.new_row(method, original_path, operation, time.time() + clock_offset, None)
-            query = environ.get("QUERY_STRING", "")
-            row.body = request_journal.body_text(None, f"?{query}" if query else None)
+            row.body = self._unmatched_body(environ)
             row.outcome, row.reason, row.did_you_mean = "unmatched", reason, suggestion
             row.http_status = 405 if operation else 404
             with_scope = environ.get("HTTP_X_ESMS_MOCK_SCOPE")
@@ -142,6 +141,24 @@ class EsmsApi:
             self.journal_writer.add(row)
         except Exception:  # the journal must never cost the caller its answer
             log.exception("event=journal_not_written path=%s", path)
+
+    def _unmatched_body(self, environ: dict[str, Any]) -> str:
+        """What a request to no operation sent: its JSON body (masked), else its body or query as text.
+
+        The body is read only when it announces a length within the limit (the 404/405 answer
+        that follows does not read it)."""
+        raw = b""
+        try:
+            raw = read_body(environ, self.max_body_bytes) if (environ.get("CONTENT_LENGTH") or "").strip() else b""
+        except (Undecodable, TooLarge, OSError):
+            pass
+        if raw.strip():
+            try:
+                return request_journal.body_text(orjson.loads(raw))
+            except orjson.JSONDecodeError:
+                return request_journal.body_text(None, raw)
+        query = environ.get("QUERY_STRING", "")
+        return request_journal.body_text(None, f"?{query}" if query else None)
 
     def answer(self, op: Operation, environ: dict[str, Any], row: RequestRow) -> tuple[int, dict[str, Any], str]:
         """The answer (HTTP status, body, result code); sets `row.reason` and `row.field` when refused."""

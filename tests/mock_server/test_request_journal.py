@@ -92,6 +92,7 @@ def test_unknown_path_is_unmatched_with_the_closest_operation_as_did_you_mean(
     assert entry["outcome"] == "unmatched" and entry["code"] is None and entry["http_status"] == 404
     assert entry["did_you_mean"] == V5 and "did you mean" in entry["reason"]
     assert entry["path"] == "/MainService.svc/json/SendZaloMesage_V5_post/"
+    assert entry["body"] == {"ApiKey": "DEMO_API_KEY", "SecretKey": "********"}
 
 
 def test_xml_path_is_unmatched_with_the_json_path_as_did_you_mean(client: FlaskClient, control: Control) -> None:
