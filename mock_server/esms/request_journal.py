@@ -17,11 +17,13 @@ Two request headers are the mock's own, for tests; neither eSMS nor the SDK know
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from typing import Any
 
 import orjson
 
+from mock_server.esms.handlers.common import redacted
 from mock_server.esms.phones import recipient_key
 from mock_server.store.request_log import RequestRow
 
@@ -74,6 +76,13 @@ def masked(data: Any) -> Any:
     return data
 
 
+def bounded(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` cut at the depth the message journal keeps (mock_server.esms.handlers.common), its
+    SecretKey masked rather than left out."""
+    cut = redacted(data)
+    return {**cut, "SecretKey": MASK} if "SecretKey" in data else cut
+
+
 def masked_text(text: str) -> str:
     return _SECRET_IN_TEXT.sub(lambda m: f"{m.group(1)}\"{MASK}\"" if m.group(1) else f"{m.group(3)}{MASK}", text)
 
@@ -84,8 +93,9 @@ def body_text(data: Any, raw: bytes | str | None = None) -> str:
     if data is not None:
         try:
             text = orjson.dumps(masked(data)).decode()
-        except TypeError:  # a number beyond 64 bits: keep it as text
-            text = orjson.dumps(str(masked(data))).decode()
+        except TypeError:  # nested deeper than orjson writes, or a number beyond 64 bits
+            shown = masked(bounded(data)) if isinstance(data, dict) else "(not shown: nested too deeply)"
+            text = json.dumps(shown, ensure_ascii=False)
         if len(text) <= MAX_BODY_CHARS:
             return text
         return orjson.dumps(masked_text(text[:MAX_BODY_CHARS]) + "...").decode()
