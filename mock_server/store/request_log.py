@@ -110,10 +110,16 @@ class JournalWriter:
         self._queue: queue.SimpleQueue[RequestRow | threading.Event | None] = queue.SimpleQueue()
         self._pid: int | None = None
         self._lock = threading.Lock()
+        self.dropped = 0  # entries not journaled because MAX_QUEUED were waiting
 
     def add(self, row: RequestRow) -> None:
         if self._pid != os.getpid():
             self._start()
+        if self._queue.qsize() >= MAX_QUEUED:  # the disk cannot keep up: keep memory flat, lose entries
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 10_000 == 0:
+                log.warning("event=journal_entries_dropped total=%d", self.dropped)
+            return
         self._queue.put(row)
 
     def flush(self, timeout: float = 5.0) -> None:
@@ -165,6 +171,7 @@ class JournalWriter:
 
 
 MAX_WRITE_BATCH = 2000
+MAX_QUEUED = 100_000  # entries waiting to be written, at most (a few tens of MB)
 WRITE_DELAY = 0.02  # seconds a queued row may wait for others to share its transaction
 
 

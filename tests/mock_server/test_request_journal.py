@@ -275,3 +275,12 @@ def test_a_version_2_database_is_upgraded_in_place(tmp_path: Path) -> None:
     assert request_log.find(store) == []
 
 
+
+
+def test_entries_beyond_the_queue_bound_are_dropped_not_kept_in_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(tmp_path / "db.sqlite3")
+    writer = request_log.JournalWriter(store)
+    monkeypatch.setattr(request_log, "MAX_QUEUED", 0)
+    writer.add(request_log.RequestRow(time.time(), "POST", "/x", None, "null"))
+    writer.flush()
+    assert writer.dropped == 1 and request_log.find(store) == []
