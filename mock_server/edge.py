@@ -23,8 +23,8 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from granian.rsgi import ProtocolClosed, ProtocolError
 
-from mock_server import internal_error
-from mock_server.esms.api import JSON_MIMETYPE, Answer, EsmsRequest, Pause
+from mock_server.esms.api import JSON_MIMETYPE, EsmsRequest, Pause
+from mock_server.esms.routing import CONTROL_PREFIX
 from mock_server.esms.spec import Operation
 from mock_server.loop_commits import LoopCommits
 from mock_server.state import MockState
@@ -60,6 +60,7 @@ class Edge:
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._commits is not None:
             self._commits.flush()
+        self.state.journal_writer.stop()  # this worker's queued journal entries are written before it ends
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -67,7 +68,8 @@ class Edge:
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
-        op = self.api.operation(scope.method, _path(scope))
+        path = _path(scope)
+        op = self.api.operation(scope.method, path)
         try:
             if op is not None and op.reads_query:
                 body = b""
@@ -77,26 +79,35 @@ class Edge:
         except (ProtocolClosed, ProtocolError):  # the caller went away while sending
             return
         except TimeoutError:
+            self._unmatched(scope, op, path)
             self._refuse(proto, 408, "Request Timeout",
                          f"The request body did not arrive within {self.read_timeout:g} s; the connection is closed.")
             return
         except BodyTooLarge:
             if op is None:
+                self._unmatched(scope, op, path)
                 self._refuse(proto, 413, "Request Entity Too Large",
                              f"The body is larger than {self.api.max_body_bytes} bytes; the connection is closed.")
                 return
-            await self._send(proto, op, EsmsRequest(scope.method, remote=_host(scope.client), too_large=True), close=True)
+            await self._send(proto, op, _request(scope, path, too_large=True), close=True)
             return
         except BodyUnreadable as exc:
             if op is None:
+                self._unmatched(scope, op, path)
                 self._refuse(proto, 400, "Bad Request", str(exc))
                 return
-            await self._send(proto, op, EsmsRequest(scope.method, remote=_host(scope.client), unreadable=str(exc)), close=True)
+            await self._send(proto, op, _request(scope, path, unreadable=str(exc)), close=True)
             return
-        if op is None:
+        if op is None:  # the control plane, or a 404/405 (journaled as unmatched by EsmsApi.__call__)
             await self._control_plane(scope, proto, body)
             return
-        await self._send(proto, op, EsmsRequest(scope.method, scope.query_string, body, _host(scope.client)))
+        await self._send(proto, op, _request(scope, path, body))
+
+    def _unmatched(self, scope: Any, op: Operation | None, path: str) -> None:
+        """Journal a request to no operation that the edge refuses itself (its body unread)."""
+        if op is None and not path.startswith(CONTROL_PREFIX):
+            self.api.journal_unmatched(scope.method, path, scope.headers.get("x-esms-mock-scope"), b"",
+                                       scope.query_string)
 
     async def _send(self, proto: Any, op: Operation, request: EsmsRequest, *, close: bool = False) -> None:
         commits = self._commits
@@ -111,8 +122,8 @@ class Edge:
             result = result.then()
         committed = commits.joined()
         if committed is not None and (failure := await committed) is not None:
-            result = Answer(internal_error.STATUS, orjson.dumps(internal_error.body(
-                f"storing this request ({type(failure).__name__})")), "-")
+            result = self.api.storing_failed(result, failure)
+        self.api.journal(result)  # once, with what is sent (after the pause and the commit)
         if result.drop:
             # Promise a body and end the response without it: the caller sees the connection
             # break off without an answer, as with a dropped connection.
@@ -179,6 +190,14 @@ class Edge:
 
 class BodyUnreadable(Exception):
     """The body cannot be read as announced (a Content-Length that is not a number)."""
+
+
+def _request(scope: Any, path: str, body: bytes = b"", *, too_large: bool = False,
+             unreadable: str | None = None) -> EsmsRequest:
+    """The request as the operations read it, from an RSGI scope (header names are lower case)."""
+    headers = scope.headers
+    return EsmsRequest(scope.method, scope.query_string, body, _host(scope.client), too_large, unreadable, path,
+                       headers.get("x-esms-mock-code"), headers.get("x-esms-mock-scope"))
 
 
 def _host(client: str) -> str:
