@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from esms_mock_support import CREDENTIALS, PHONE, SECRET_KEY, valid_request
 from flask import Flask
@@ -19,6 +21,7 @@ from flask.testing import FlaskClient
 from test_control import Control
 
 from mock_server.store import Store, request_log
+from mock_server.testing import ServedMock
 from mock_server.store.clock import DAY_SECONDS
 from mock_server.store.request_log import Retention
 from mock_server.store.sqlite import SCHEMA_VERSION
@@ -293,3 +296,85 @@ def test_entries_beyond_the_queue_bound_are_dropped_not_kept_in_memory(tmp_path:
     writer.add(request_log.RequestRow(time.time(), "POST", "/x", None, "null"))
     writer.flush()
     assert writer.dropped == 1 and request_log.find(store) == []
+
+
+# ---------------------------------------------------------------------------- on the served mock (mock_server.edge)
+# The edge reads its requests from Granian's RSGI scope and journals once it knows what it sent:
+# after a latency scenario's pause and after the loop's group commit.
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedMock]:
+    running = ServedMock(tmp_path_factory.mktemp("journal") / "esms.sqlite3").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def http(served: ServedMock) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=served.base_url, timeout=10, trust_env=False) as client:
+        client.post("/_mock/reset")
+        client.delete("/_mock/scenarios")
+        yield client
+
+
+def served_journal(http: httpx.Client, query: str = "") -> list[dict[str, Any]]:
+    return http.get(f"/_mock/requests{query}").json()["requests"]  # type: ignore[no-any-return]
+
+
+def test_served_accepted_and_refused_sends_are_journaled(http: httpx.Client) -> None:
+    smsid = http.post(V5, json={**valid_request("send_zns_v5"), "RequestId": "served-1"}).json()["SMSID"]
+    refused = {k: v for k, v in valid_request("send_zns_v5").items() if k != "OAID"}
+    assert http.post(V5, json=refused).json()["CodeResult"] == "791"
+    second, first = served_journal(http)
+    assert (first["outcome"], first["smsid"], first["request_id"], first["path"]) == ("accepted", smsid, "served-1", V5)
+    assert first["body"]["SecretKey"] == "********"
+    assert (second["outcome"], second["code"], second["field"]) == ("refused", "791", "OAID")
+
+
+def test_served_unreadable_body_is_journaled_as_its_text(http: httpx.Client) -> None:
+    http.post(V5, content=b'{"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY",',
+              headers={"Content-Type": "application/json"})
+    [entry] = served_journal(http)
+    assert entry["code"] == "110" and SECRET_KEY not in entry["body"] and "********" in entry["body"]
+
+
+def test_served_unknown_path_and_wrong_method_are_unmatched(http: httpx.Client) -> None:
+    assert http.post("/MainService.svc/json/SendZaloMessage_V5_pst/", json=CREDENTIALS).status_code == 404
+    assert http.get(BALANCE).status_code == 405
+    wrong_method, unknown = served_journal(http, "?outcome=unmatched")
+    assert unknown["did_you_mean"] == "/MainService.svc/json/SendZaloMessage_V5_post/"
+    assert unknown["http_status"] == 404 and unknown["body"]["SecretKey"] == "********"
+    assert (wrong_method["operation"], wrong_method["http_status"]) == ("get_balance", 405)
+
+
+def test_served_control_plane_is_not_journaled(http: httpx.Client) -> None:
+    http.get("/_mock/health")
+    assert served_journal(http) == []
+
+
+def test_served_code_header_and_scoped_scenario(http: httpx.Client) -> None:
+    assert http.post(BALANCE, json=CREDENTIALS, headers={"X-Esms-Mock-Code": "99"}).json()["CodeResponse"] == "99"
+    bad = http.post(BALANCE, json=CREDENTIALS, headers={"X-Esms-Mock-Code": "lots"})
+    assert bad.status_code == 400 and "X-Esms-Mock-Code" in bad.json()["message"]
+    http.post("/_mock/scenarios", json={"operation": "get_balance", "code": "789", "scope": "worker-a"})
+    assert http.post(BALANCE, json=CREDENTIALS, headers={"X-Esms-Mock-Scope": "worker-a"}).json()["CodeResponse"] == "789"
+    assert http.post(BALANCE, json=CREDENTIALS).json()["CodeResponse"] == "100"
+    plain, scoped, bad_entry, forced = served_journal(http)
+    assert (forced["code"], forced["forced"]) == ("99", "header")
+    assert (bad_entry["http_status"], bad_entry["code"]) == (400, None) and "X-Esms-Mock-Code" in bad_entry["reason"]
+    assert (scoped["scope"], scoped["code"]) == ("worker-a", "789") and scoped["forced"].startswith("scenario #")
+    assert (plain["outcome"], plain["scope"]) == ("accepted", None)
+
+
+def test_served_latency_scenario_is_journaled_once_after_the_pause(http: httpx.Client) -> None:
+    http.post("/_mock/scenarios", json={"operation": "get_balance", "latency_ms": 300, "times": 1})
+    assert http.post(BALANCE, json=CREDENTIALS).json()["CodeResponse"] == "100"
+    [entry] = served_journal(http)
+    assert (entry["outcome"], entry["code"]) == ("accepted", "100") and entry["forced"].startswith("scenario #")
+
+
+def test_served_dropped_connection_is_journaled_without_a_code(http: httpx.Client) -> None:
+    http.post("/_mock/scenarios", json={"operation": "get_balance", "drop": True, "times": 1})
+    with pytest.raises(httpx.HTTPError):
+        http.post(BALANCE, json=CREDENTIALS)
+    [entry] = served_journal(http)
+    assert entry["code"] is None and "dropped" in entry["reason"] and entry["outcome"] == "refused"
