@@ -60,7 +60,9 @@ class Edge:
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._commits is not None:
             self._commits.flush()
-        self.state.journal_writer.stop()  # this worker's queued journal entries are written before it ends
+        # This worker's queued journal entries are written before it ends; its threads end too.
+        self.state.journal_writer.stop()
+        self.state.pruner.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 

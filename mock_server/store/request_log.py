@@ -132,9 +132,15 @@ class JournalWriter:
 
     def stop(self) -> None:
         """Write what is queued and end the thread (at shutdown)."""
-        if self._pid == os.getpid():
-            self.flush()
-            self._queue.put(None)
+        with self._lock:
+            if self._pid != os.getpid():
+                return  # never started here, or stopped already
+            self._pid = None  # a later entry starts a new thread (and queue)
+            queued = self._queue
+        done = threading.Event()
+        queued.put(done)
+        queued.put(None)
+        done.wait(5.0)
 
     def _start(self) -> None:
         with self._lock:
