@@ -332,7 +332,7 @@ def _announced_body(environ: dict[str, Any], limit: int) -> bytes:
         return b""
     try:
         return read_body(environ, limit)
-    except (Undecodable, TooLarge, OSError):
+    except Exception:  # unreadable or over the limit: journaled without it; the journal never costs the answer
         return b""
 
 

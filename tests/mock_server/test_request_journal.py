@@ -182,6 +182,19 @@ def test_reset_empties_the_journal(client: FlaskClient, control: Control) -> Non
     assert journal(control) == []
 
 
+def test_a_bug_in_the_mock_is_journaled_as_its_honest_500_with_a_reason(
+        app: Flask, client: FlaskClient, control: Control, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(app.extensions["esms_mock"].store, "fixtures", broken)
+    assert client.post(BALANCE, json=CREDENTIALS).status_code == 500
+    monkeypatch.undo()
+    [entry] = journal(control)
+    assert (entry["outcome"], entry["http_status"], entry["code"]) == ("refused", 500, None)
+    assert "a bug in the mock" in entry["reason"] and entry["body"]["SecretKey"] == "********"
+
+
 # ---------------------------------------------------------------------------- forced answers and scopes
 def test_code_header_forces_the_answer_without_a_scenario(client: FlaskClient, control: Control) -> None:
     answer = send(client, headers={"X-Esms-Mock-Code": "103"})
