@@ -209,9 +209,12 @@ def _host(client: str) -> str:
 
 
 def _path(scope: Any) -> str:
-    """The path percent-decoded, as a WSGI server gives it (Granian's RSGI scope has it raw)."""
+    """The path percent-decoded, as a WSGI server gives it: its bytes as latin-1 text (PEP 3333).
+
+    Granian's RSGI scope may hold it raw or already decoded to text (`/%F1%A1%91%BF` arrives as
+    one character beyond latin-1, which Werkzeug cannot read): either way, its UTF-8 bytes."""
     path: str = scope.path
-    return unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+    return unquote_to_bytes(path).decode("latin-1") if "%" in path or not path.isascii() else path
 
 
 def _environ(scope: Any, body: bytes) -> dict[str, Any]:

@@ -169,6 +169,8 @@ class EsmsApi:
         """Journal a request to no eSMS operation (`path` as sent), with the closest operation as "did you mean"."""
         try:
             normal = normalise(path)
+            if not path.isascii():  # PEP 3333 text (UTF-8 bytes as latin-1): shown as the caller wrote it
+                path = path.encode("latin-1", "replace").decode("utf-8", "replace")
             suggestion, operation, reason = request_journal.did_you_mean(normal, method, self.routes, path)
             clock_offset = self.store.state()[0]
             row = request_journal.new_row(method, path, operation, time.time() + clock_offset, None)

@@ -391,3 +391,11 @@ def test_served_dropped_connection_is_journaled_without_a_code(http: httpx.Clien
         http.post(BALANCE, json=CREDENTIALS)
     [entry] = served_journal(http)
     assert entry["code"] is None and "dropped" in entry["reason"] and entry["outcome"] == "refused"
+
+
+def test_served_non_latin_path_is_a_json_404_journaled_as_written(http: httpx.Client) -> None:
+    # Granian hands such a path over already decoded: the edge gives Werkzeug its UTF-8 bytes.
+    assert http.get("/_mock/messages/%F1%A1%91%BF").status_code == 404
+    assert http.get("/MainService.svc/json/%C3%A9%F1%A1%91%BF").status_code == 404
+    [entry] = served_journal(http)
+    assert entry["path"] == "/MainService.svc/json/é\U0006147f" and entry["outcome"] == "unmatched"
