@@ -54,7 +54,9 @@ class Edge:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="esms-control-plane")
         dispatcher = self.state.dispatcher
-        self._commits = LoopCommits(self.state.store, loop, on_commit=dispatcher.wake).install()
+        self._commits = LoopCommits(self.state.store, loop, on_commit=dispatcher.wake,
+                                    journal=self.state.journal_writer).install()
+        self.api.journal_sink = self._commits  # this worker's entries join the loop's commits
         self.api.on_request()  # the callback dispatcher and the control plane start loading now
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -22,7 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from mock_server.store import Store
+from mock_server.store import Store, request_log
+from mock_server.store.request_log import JournalSink, RequestRow
 from mock_server.store.sqlite import Commits
 
 log = logging.getLogger("esms_mock")
@@ -30,20 +31,23 @@ T = TypeVar("T")
 
 
 class _Batch:
-    __slots__ = ("db", "lock_fd", "committed", "jobs")
+    __slots__ = ("db", "lock_fd", "committed", "jobs", "journal")
 
     def __init__(self, db: sqlite3.Connection, lock_fd: int, committed: asyncio.Future[BaseException | None]) -> None:
         self.db = db
         self.lock_fd = lock_fd
         self.committed = committed  # its result: None once committed, or why the commit failed
         self.jobs = 0
+        self.journal: list[RequestRow] = []  # request journal entries, inserted just before the commit
 
 
 class LoopCommits:
     """`Store.commits` for a process that serves from an event loop; install it on the loop's thread."""
 
-    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop, on_commit: Callable[[], None] = lambda: None,
+                 journal: JournalSink | None = None) -> None:
         self._store = store
+        self._journal = journal  # where entries of other threads go (the writer thread)
         self._loop = loop
         self._on_commit = on_commit  # e.g. wake the callback dispatcher: the outbox rows are visible now
         self._threads: Commits = store.commits
@@ -72,6 +76,17 @@ class LoopCommits:
         db.execute("RELEASE job")
         return result
 
+    def add(self, row: RequestRow) -> None:
+        """Journal `row` in the loop's open transaction (opening one if needed); nobody waits for it.
+
+        A writer thread's commits would make this loop's connection drop its page cache each time
+        (the valid send cost a third more CPU that way); here the entries share the sends' commit."""
+        if threading.get_ident() != self._loop_thread:
+            if self._journal is not None:
+                self._journal.add(row)
+            return
+        (self._open or self._begin()).journal.append(row)
+
     def joined(self) -> asyncio.Future[BaseException | None] | None:
         """The commit the request just handled must wait for (None if it wrote nothing); resets."""
         batch, self._joined = self._joined, None
@@ -96,6 +111,8 @@ class LoopCommits:
             return
         self._open = None
         outcome: BaseException | None = None
+        if batch.journal:
+            self._insert_journal(batch)
         try:
             batch.db.execute("COMMIT")
         except Exception as exc:  # nothing of the batch is stored: each of its requests answers an error
@@ -109,5 +126,17 @@ class LoopCommits:
             fcntl.flock(batch.lock_fd, fcntl.LOCK_UN)
         batch.committed.set_result(outcome)
         log.debug("event=commit jobs=%d", batch.jobs)
-        if outcome is None:
+        if outcome is None and batch.jobs:
             self._on_commit()
+
+    @staticmethod
+    def _insert_journal(batch: _Batch) -> None:
+        """The batch's journal entries, in a savepoint: if they fail, the sends are still committed."""
+        db = batch.db
+        db.execute("SAVEPOINT journal")
+        try:
+            request_log.insert_into(db, batch.journal)
+        except Exception:  # the journal must never cost a caller its answer
+            log.exception("event=journal_not_written rows=%d", len(batch.journal))
+            db.execute("ROLLBACK TO journal")
+        db.execute("RELEASE journal")

@@ -35,7 +35,7 @@ from mock_server.esms.routing import CONTROL_PREFIX, normalise
 from mock_server.esms.scenarios import Scenario, ScenarioBook
 from mock_server.esms.spec import ApiSpec, Operation
 from mock_server.store import Store
-from mock_server.store.request_log import JournalWriter, RequestRow
+from mock_server.store.request_log import JournalSink, JournalWriter, RequestRow
 from mock_server.esms.validation import RequestValidator
 
 log = logging.getLogger("esms_mock.requests")
@@ -104,8 +104,13 @@ class EsmsApi:
     journal_writer: JournalWriter
     on_request: Callable[[], None] = lambda: None
     routes: dict[str, dict[str, Operation]] = field(default_factory=dict)
+    # Where entries go: the writer thread, or (served) the event loop's group commit, which puts
+    # them in its own transaction and sends other threads' entries on to the writer.
+    journal_sink: JournalSink | None = None
 
     def __post_init__(self) -> None:
+        if self.journal_sink is None:
+            self.journal_sink = self.journal_writer
         for op in self.spec.operations.values():
             methods = self.routes.setdefault(normalise(op.path), {})
             methods[op.method] = op
@@ -161,7 +166,7 @@ class EsmsApi:
                 code = None
             row.http_status, row.code = answer.status, code
             row.outcome = "accepted" if code == "100" and answer.status < 400 else "refused"
-            self.journal_writer.add(row)
+            self.journal_sink.add(row)  # type: ignore[union-attr]
         except Exception:  # the journal must never cost the caller its answer
             log.exception("event=journal_not_written operation=%s", row.operation)
 
@@ -178,7 +183,7 @@ class EsmsApi:
             row.outcome, row.reason, row.did_you_mean = "unmatched", reason, suggestion
             row.http_status = 405 if operation else 404
             row.scope = scope.strip()[:request_journal.MAX_SCOPE_CHARS] if scope else None
-            self.journal_writer.add(row)
+            self.journal_sink.add(row)  # type: ignore[union-attr]
         except Exception:  # the journal must never cost the caller its answer
             log.exception("event=journal_not_written path=%s", path)
 

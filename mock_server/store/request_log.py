@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mock_server.store.clock import DAY_SECONDS
 
@@ -94,7 +94,20 @@ class RequestRow:
 def insert(store: Store, rows: Sequence[RequestRow]) -> None:
     """Store `rows` in one transaction (tests and the writer)."""
     with store.transaction() as db:
-        db.executemany(_INSERT, [row.values() for row in rows])
+        insert_into(db, rows)
+
+
+def insert_into(db: sqlite3.Connection, rows: Sequence[RequestRow]) -> None:
+    """Store `rows` in the transaction open on `db`."""
+    db.executemany(_INSERT, [row.values() for row in rows])
+
+
+class JournalSink(Protocol):
+    """Where the request path hands a finished entry: `JournalWriter` (a thread of the process),
+    or on the served mock's event loop `mock_server.loop_commits.LoopCommits` (the loop's own
+    group commit)."""
+
+    def add(self, row: RequestRow) -> None: ...
 
 
 class JournalWriter:
