@@ -1,8 +1,11 @@
 """The request journal's table: every request to an eSMS path, accepted, refused or unmatched.
 
-The request path (mock_server.esms.api) only queues its row (`JournalWriter.add`, a lock-free
-queue put); a thread of the same process writes what is queued, many rows per transaction, as
-soon as it is queued. A commit per request would have cost the invalid send half its throughput
+The request path (mock_server.esms.api) hands its finished row to a `JournalSink`. On the served
+mock's event loop that is the loop's group commit (mock_server.loop_commits): the rows of a loop
+iteration are inserted in its transaction, just before its commit. Elsewhere (the WSGI app of
+`create_app` and Flask's test client, the control plane's threads) it is `JournalWriter`: a
+lock-free queue put, and a thread of the same process writes what is queued, many rows per
+transaction. A commit per request would have cost the invalid send half its throughput
 (`make bench`). The control plane writes out its own process's queue before it reads, so a test
 on a one-worker mock (the pytest plugin's) reads every request it made; with several workers a
 request answered less than a millisecond ago by another worker may not be listed yet. No
