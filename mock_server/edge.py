@@ -168,6 +168,8 @@ class Edge:
     # ------------------------------------------------------------------ the control plane (WSGI, in threads)
     async def _control_plane(self, scope: Any, proto: Any, body: bytes) -> None:
         loop = asyncio.get_running_loop()
+        if self._commits is not None and scope.path.startswith(CONTROL_PREFIX):
+            self._commits.flush()  # the journal lists every request this worker has answered
         status, headers, payload = await loop.run_in_executor(self._pool, self._call_wsgi, _environ(scope, body))
         if scope.method == "HEAD":
             proto.response_empty(status, headers)

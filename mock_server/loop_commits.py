@@ -41,6 +41,9 @@ class _Batch:
         self.journal: list[RequestRow] = []  # request journal entries, inserted just before the commit
 
 
+JOURNAL_DELAY = 0.02  # seconds a journal entry may wait for a batch of sends to share its commit
+
+
 class LoopCommits:
     """`Store.commits` for a process that serves from an event loop; install it on the loop's thread."""
 
@@ -54,6 +57,8 @@ class LoopCommits:
         self._loop_thread = threading.get_ident()
         self._open: _Batch | None = None
         self._joined: _Batch | None = None
+        self._journal_rows: list[RequestRow] = []  # entries waiting for the next commit
+        self._journal_timer: asyncio.TimerHandle | None = None
 
     def install(self) -> LoopCommits:
         self._store.commits = self
@@ -77,15 +82,24 @@ class LoopCommits:
         return result
 
     def add(self, row: RequestRow) -> None:
-        """Journal `row` in the loop's open transaction (opening one if needed); nobody waits for it.
+        """Journal `row` with the loop's next commit; nobody waits for it.
 
-        A writer thread's commits would make this loop's connection drop its page cache each time
-        (the valid send cost a third more CPU that way); here the entries share the sends' commit."""
+        Under load the entries ride along with the next batch of sends (no commit of their own);
+        without sends they are committed JOURNAL_DELAY later, many per commit, or at once when the
+        control plane is asked something (`flush`). A commit per entry, or a writer thread's own
+        commits, made this loop's connection drop its page cache far more often."""
         if threading.get_ident() != self._loop_thread:
             if self._journal is not None:
                 self._journal.add(row)
             return
-        (self._open or self._begin()).journal.append(row)
+        self._journal_rows.append(row)
+        if self._open is None and self._journal_timer is None:
+            self._journal_timer = self._loop.call_later(JOURNAL_DELAY, self._journal_alone)
+
+    def _journal_alone(self) -> None:
+        self._journal_timer = None
+        if self._journal_rows and self._open is None:
+            self.flush()
 
     def joined(self) -> asyncio.Future[BaseException | None] | None:
         """The commit the request just handled must wait for (None if it wrote nothing); resets."""
@@ -106,12 +120,17 @@ class LoopCommits:
 
     def flush(self) -> None:
         """Commit the open batch now (on the loop's thread; elsewhere there is none to commit)."""
-        batch = self._open
-        if batch is None or threading.get_ident() != self._loop_thread:
+        if threading.get_ident() != self._loop_thread:
             return
+        batch = self._open
+        if batch is None:
+            if not self._journal_rows:
+                return
+            batch = self._begin()  # for the journal's entries alone
         self._open = None
         outcome: BaseException | None = None
-        if batch.journal:
+        if self._journal_rows:
+            batch.journal, self._journal_rows = self._journal_rows, []
             self._insert_journal(batch)
         try:
             batch.db.execute("COMMIT")

@@ -182,3 +182,17 @@ def test_journal_entries_of_other_threads_go_to_the_writer(tmp_path: Path) -> No
     asyncio.run(main())
     writer.stop()
     assert [row["path"] for row in request_log.find(store)] == ["/thread"]
+
+
+def test_journal_entries_without_sends_are_committed_together_shortly_after(tmp_path: Path) -> None:
+    store = Store(new_store(tmp_path))
+
+    async def work(commits: LoopCommits) -> list[str]:
+        commits.add(journal_row("/a"))
+        commits.add(journal_row("/b"))
+        before = [row["path"] for row in request_log.find(store)]
+        await asyncio.sleep(0.2)
+        return before
+
+    assert on_a_loop(store, work) == []  # not before the delay (nobody waited for them)
+    assert [row["path"] for row in request_log.find(store)] == ["/b", "/a"]
