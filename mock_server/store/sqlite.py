@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 
 from mock_server.store import fixtures as fixtures_module
-from mock_server.store import secret_digest
+from mock_server.store import request_log, secret_digest
 from mock_server.store.clock import DAY_SECONDS, vietnam_day
 from mock_server.store.fixtures import Fixtures
 
@@ -102,10 +102,15 @@ CREATE TABLE IF NOT EXISTS scenarios (id INTEGER PRIMARY KEY, spec_json TEXT NOT
     created_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
 """
 
-SCHEMA_VERSION = 3  # PRAGMA user_version of a database this code can use
-MIGRATES_FROM = (2,)  # older versions it upgrades in place (2: SecretKeys stored in clear)
+SCHEMA += request_log.SCHEMA
 
-JOURNAL_TABLES = ("messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
+SCHEMA_VERSION = 4  # PRAGMA user_version of a database this code can use
+# Older versions it upgrades in place. 2 -> 3: SecretKeys stored in clear become digests (below,
+# in Store.__init__). 3 -> 4: the request journal (issue 10), whose tables SCHEMA creates if
+# they do not exist, so running SCHEMA is that whole step.
+MIGRATES_FROM = (2, 3)
+
+JOURNAL_TABLES = ("requests", "messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
 REQUEST_ID_WINDOW = DAY_SECONDS
 
 
