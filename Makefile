@@ -29,7 +29,9 @@ chromium:
 
 # The API docs page of the inbox serves Swagger UI from the package: copied from the npm package
 # swagger-ui-dist (pinned in package-lock.json) into package data, so the wheel carries it.
-$(UI_ASSETS): $(NODE_STAMP)
+# `make run` needs only this package: `npm ci --omit=dev` installs it alone (the lock pins it).
+$(UI_ASSETS): package-lock.json
+	@test -d node_modules/swagger-ui-dist || npm ci --omit=dev --no-audit --no-fund
 	mkdir -p $(SWAGGER_UI)
 	cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui-standalone-preset.js,swagger-ui.css,LICENSE,NOTICE} $(SWAGGER_UI)/
 

@@ -46,6 +46,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: str
+    cpu_us_per_request: float = 0.0  # the server's CPU time (all its processes) per answered request
 
 
 def free_port() -> int:
@@ -94,6 +95,36 @@ def memory_mb(pid: int) -> tuple[float, float]:
             pss_total += rss.get(current, 0)
         todo.extend(children.get(current, []))
     return pss_total / 1024, rss_total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its live descendants (from /proc; 0 elsewhere).
+
+    Throughput on a shared machine moves with the other load; the CPU the server spends per
+    request does much less, so it is the figure to compare two versions of the mock by."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, parents = 0.0, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        total += parents.get(current, (0, 0.0))[1]
+        todo.extend(child for child, (parent, _) in parents.items() if parent == current)
+    return total
+
+
+def measured(pid: int, url: str, script: Path, seconds: int, connections: int) -> Load:
+    """One wrk run, with the server's CPU time per request."""
+    before = cpu_seconds(pid)
+    load = wrk(url, script, seconds, connections)
+    served = load.requests_per_second * seconds
+    load.cpu_us_per_request = (cpu_seconds(pid) - before) * 1e6 / served if served else 0.0
+    return load
 
 
 def wrk(url: str, script: Path, seconds: int, connections: int) -> Load:
@@ -153,7 +184,7 @@ def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
             ("status query", status_url, LUA / "status_query.lua"),
         ):
             wrk(url, script, args.warm_up, args.connections)
-            results[name] = wrk(url, script, args.seconds, args.connections)
+            results[name] = measured(process.pid, url, script, args.seconds, args.connections)
             print(f"  {name}: {results[name].requests_per_second:.0f} req/s", flush=True)
         results["memory_after_load"] = memory_mb(process.pid)
         # Memory must stay flat however many requests are served: a long soak, then measure again.
@@ -243,13 +274,14 @@ def main() -> int:
     }
     others = {**prism, **wiremock}
     print()
-    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}  socket errors / non-2xx / unexpected answers")
+    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU us/req':>12}  socket errors / non-2xx / unexpected answers")
     for name in ("valid V5 send", "invalid send", "status query"):
         load = mock[name]
-        print(f"{'mock ' + name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
+        print(f"{'mock ' + name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}"
+              f"{load.cpu_us_per_request:12.0f}  {load.errors}")
     for label, result in others.items():
         load = result["valid V5 send"]
-        print(f"{label + ' V5 send':28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}  {load.errors}")
+        print(f"{label + ' V5 send':28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}{'':12}  {load.errors}")
     print()
     print(f"time to first answer: mock {mock['ready_s']:.3f} s" +
           "".join(f", {label} {r['ready_s']:.3f} s" for label, r in others.items()))

@@ -16,10 +16,11 @@ from pathlib import Path
 from mock_server.esms.callbacks import CallbackSettings
 from mock_server.config import MockConfig
 from mock_server import startup
-from mock_server.startup import (OneLineArgumentParser, count_at_least_one, port_number, seconds_not_negative,
-                                 seconds_positive)
+from mock_server.startup import (OneLineArgumentParser, count_at_least_one, count_not_negative, days_not_negative,
+                                 port_number, seconds_not_negative, seconds_positive)
 from mock_server.store import StoreError, is_database_url
 from mock_server.store.fixtures import FixtureError
+from mock_server.store.request_log import Retention
 
 DEMO_CREDENTIALS = ("DEMO_API_KEY", "DEMO_SECRET_KEY")  # in demo_fixtures.yaml
 
@@ -90,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                        help="one line per event; debug adds one per request (default: %(default)s)")
     serve.add_argument("--temporary", action="store_true", help="use a fresh temporary database (deleted at exit)")
+    serve.add_argument("--journal-max-requests", type=count_not_negative, default=Retention.max_requests, metavar="N",
+                       help="requests kept in the request journal, newest first; 0: no limit (default: %(default)s)")
+    serve.add_argument("--journal-max-days", type=days_not_negative, default=Retention.max_days, metavar="DAYS",
+                       help="days the request journal keeps a request, and accepted messages (never under the 7 "
+                            "days of status queries); 0: no limit (default: %(default)s)")
     from mock_server.testing import verify as verify_command  # schemathesis itself is imported only when it runs
 
     verify = commands.add_parser("verify", help="check any eSMS-compatible server against the spec (schemathesis)",
@@ -160,6 +166,7 @@ def _serve_on(args: argparse.Namespace, db: Path | str) -> tuple[int, bool]:
         fixtures_path=args.fixtures,
         delivery_delay=args.delivery_delay,
         callbacks=CallbackSettings(max_attempts=args.callback_attempts, allow_any_host=args.allow_callback_host),
+        journal=Retention(max_requests=args.journal_max_requests, max_days=args.journal_max_days),
     )
     # Every check before the first byte is served; the claims are held until the process ends
     # (the forked workers inherit them).

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mock_server.esms.callbacks import CallbackSettings
 from mock_server.esms.spec import DEFAULT_SPEC_PATH
+from mock_server.store.request_log import Retention
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class MockConfig:
     delivery_delay: float = 1.0  # seconds from acceptance (or SendDate) to the final delivery state
     max_body_bytes: int = 1_048_576
     callbacks: CallbackSettings = field(default_factory=CallbackSettings)
+    journal: Retention = field(default_factory=Retention)  # how much of the request journal is kept
     start_dispatcher: bool = True  # tests of pure request handling may turn the background sender off
     # Returned by /_mock/health, so that the CLI announces "ready" only when this very server answers.
     instance_id: str = field(default_factory=lambda: secrets.token_hex(8))

@@ -23,8 +23,8 @@ from urllib.parse import unquote_to_bytes
 import orjson
 from granian.rsgi import ProtocolClosed, ProtocolError
 
-from mock_server import internal_error
-from mock_server.esms.api import JSON_MIMETYPE, Answer, EsmsRequest, Pause
+from mock_server.esms.api import JSON_MIMETYPE, EsmsRequest, Pause
+from mock_server.esms.routing import CONTROL_PREFIX
 from mock_server.esms.spec import Operation
 from mock_server.loop_commits import LoopCommits
 from mock_server.state import MockState
@@ -37,6 +37,10 @@ _CLOSE_HEADERS = [("content-type", JSON_MIMETYPE), ("connection", "close")]
 
 class BodyTooLarge(Exception):
     """The body is larger than the configured limit (found while reading it)."""
+
+
+class BodyUnreadable(Exception):
+    """The body cannot be read as announced (a Content-Length that is not a number)."""
 
 
 class Edge:
@@ -54,12 +58,17 @@ class Edge:
     def __rsgi_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="esms-control-plane")
         dispatcher = self.state.dispatcher
-        self._commits = LoopCommits(self.state.store, loop, on_commit=dispatcher.wake).install()
+        self._commits = LoopCommits(self.state.store, loop, on_commit=dispatcher.wake,
+                                    journal=self.state.journal_writer).install()
+        self.api.journal_sink = self._commits  # this worker's entries join the loop's commits
         self.api.on_request()  # the callback dispatcher and the control plane start loading now
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._commits is not None:
             self._commits.flush()
+        # This worker's queued journal entries are written before it ends; its threads end too.
+        self.state.journal_writer.stop()
+        self.state.pruner.stop()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -67,7 +76,18 @@ class Edge:
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
-        op = self.api.operation(scope.method, _path(scope))
+        try:
+            await self._serve(scope, proto)
+        except Exception:  # a bug in the mock: an honest JSON 500 (not Granian's empty one), no traceback on the wire
+            log.exception("event=internal_error path=%s", scope.path)  # the path only: queries carry SecretKeys
+            try:
+                proto.response_bytes(internal_error.STATUS, _CLOSE_HEADERS, orjson.dumps(internal_error.body()))
+            except Exception:  # the answer had started: nothing more can be said on this connection
+                pass
+
+    async def _serve(self, scope: Any, proto: Any) -> None:
+        path = _path(scope)
+        op = self.api.operation(scope.method, path)
         try:
             if op is not None and op.reads_query:
                 body = b""
@@ -77,26 +97,35 @@ class Edge:
         except (ProtocolClosed, ProtocolError):  # the caller went away while sending
             return
         except TimeoutError:
+            self._unmatched(scope, op, path)
             self._refuse(proto, 408, "Request Timeout",
                          f"The request body did not arrive within {self.read_timeout:g} s; the connection is closed.")
             return
         except BodyTooLarge:
             if op is None:
+                self._unmatched(scope, op, path)
                 self._refuse(proto, 413, "Request Entity Too Large",
                              f"The body is larger than {self.api.max_body_bytes} bytes; the connection is closed.")
                 return
-            await self._send(proto, op, EsmsRequest(scope.method, remote=_host(scope.client), too_large=True), close=True)
+            await self._send(proto, op, _request(scope, path, too_large=True), close=True)
             return
         except BodyUnreadable as exc:
             if op is None:
+                self._unmatched(scope, op, path)
                 self._refuse(proto, 400, "Bad Request", str(exc))
                 return
-            await self._send(proto, op, EsmsRequest(scope.method, remote=_host(scope.client), unreadable=str(exc)), close=True)
+            await self._send(proto, op, _request(scope, path, unreadable=str(exc)), close=True)
             return
-        if op is None:
+        if op is None:  # the control plane, or a 404/405 (journaled as unmatched by EsmsApi.__call__)
             await self._control_plane(scope, proto, body)
             return
-        await self._send(proto, op, EsmsRequest(scope.method, scope.query_string, body, _host(scope.client)))
+        await self._send(proto, op, _request(scope, path, body))
+
+    def _unmatched(self, scope: Any, op: Operation | None, path: str) -> None:
+        """Journal a request to no operation that the edge refuses itself (its body unread)."""
+        if op is None and not path.startswith(CONTROL_PREFIX):
+            self.api.journal_unmatched(scope.method, path, scope.headers.get("x-esms-mock-scope"), b"",
+                                       scope.query_string)
 
     async def _send(self, proto: Any, op: Operation, request: EsmsRequest, *, close: bool = False) -> None:
         commits = self._commits
@@ -104,15 +133,15 @@ class Edge:
         commits.joined()  # nothing of an earlier request is this one's to wait for
         result = self.api.respond(op, request)
         if isinstance(result, Pause):
-            counted = commits.joined()
-            if counted is not None:  # a scenario's hit count, committed before the pause
-                await counted
+            before = commits.joined()
+            if before is not None:  # whatever was stored before the pause: the requests that run
+                await before        # during it take `joined` over
             await asyncio.sleep(result.seconds)
             result = result.then()
         committed = commits.joined()
         if committed is not None and (failure := await committed) is not None:
-            result = Answer(internal_error.STATUS, orjson.dumps(internal_error.body(
-                f"storing this request ({type(failure).__name__})")), "-")
+            result = self.api.storing_failed(result, failure)
+        self.api.journal(result)  # once, with what is sent (after the pause and the commit)
         if result.drop:
             # Promise a body and end the response without it: the caller sees the connection
             # break off without an answer, as with a dropped connection.
@@ -153,6 +182,8 @@ class Edge:
     # ------------------------------------------------------------------ the control plane (WSGI, in threads)
     async def _control_plane(self, scope: Any, proto: Any, body: bytes) -> None:
         loop = asyncio.get_running_loop()
+        if self._commits is not None and scope.path.startswith(CONTROL_PREFIX):
+            self._commits.flush()  # the journal lists every request this worker has answered
         status, headers, payload = await loop.run_in_executor(self._pool, self._call_wsgi, _environ(scope, body))
         if scope.method == "HEAD":
             proto.response_empty(status, headers)
@@ -177,8 +208,12 @@ class Edge:
         return status, [(k, v) for k, v in headers if k.lower() != "content-length"], payload
 
 
-class BodyUnreadable(Exception):
-    """The body cannot be read as announced (a Content-Length that is not a number)."""
+def _request(scope: Any, path: str, body: bytes = b"", *, too_large: bool = False,
+             unreadable: str | None = None) -> EsmsRequest:
+    """The request as the operations read it, from an RSGI scope (header names are lower case)."""
+    headers = scope.headers
+    return EsmsRequest(scope.method, scope.query_string, body, _host(scope.client), too_large, unreadable, path,
+                       headers.get("x-esms-mock-code"), headers.get("x-esms-mock-scope"))
 
 
 def _host(client: str) -> str:
@@ -188,9 +223,12 @@ def _host(client: str) -> str:
 
 
 def _path(scope: Any) -> str:
-    """The path percent-decoded, as a WSGI server gives it (Granian's RSGI scope has it raw)."""
+    """The path percent-decoded, as a WSGI server gives it: its bytes as latin-1 text (PEP 3333).
+
+    Granian's RSGI scope may hold it raw or already decoded to text (`/%F1%A1%91%BF` arrives as
+    one character beyond latin-1, which Werkzeug cannot read): either way, its UTF-8 bytes."""
     path: str = scope.path
-    return unquote_to_bytes(path).decode("latin-1") if "%" in path else path
+    return unquote_to_bytes(path).decode("latin-1") if "%" in path or not path.isascii() else path
 
 
 def _environ(scope: Any, body: bytes) -> dict[str, Any]:

@@ -6,8 +6,8 @@ SAVEPOINT (a refused or failing job rolls back alone); the transaction is commit
 callback scheduled for the next iteration, and each request's answer waits for that commit
 (`committed`). So no 100 is sent before its message is committed, and a batch costs one commit.
 
-Only the loop's thread batches: any other thread (the control plane's pool) goes through the
-store's thread group commit. A write of the loop's thread outside `accept` (a scenario's hit
+Only the loop's thread batches: any other thread (the control plane's pool) commits its job in a
+transaction of its own. A write of the loop's thread outside `accept` (a scenario's hit
 count, an OTP) goes through `Store.transaction`, which flushes the open batch first: the batch
 holds the writers' lock, which that transaction would otherwise wait for forever.
 """
@@ -21,33 +21,40 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from mock_server.store import Store
-from mock_server.store.sqlite import Commits
+from mock_server.store import Store, request_log
+from mock_server.store.request_log import JournalSink, RequestRow
 
 log = logging.getLogger("esms_mock")
 T = TypeVar("T")
 
 
 class _Batch:
-    __slots__ = ("db", "committed", "jobs")
+    __slots__ = ("db", "committed", "jobs", "journal")
 
     def __init__(self, db: sqlite3.Connection, committed: asyncio.Future[BaseException | None]) -> None:
         self.db = db
         self.committed = committed  # its result: None once committed, or why the commit failed
         self.jobs = 0
+        self.journal: list[RequestRow] = []  # request journal entries, inserted just before the commit
+
+
+JOURNAL_DELAY = 0.02  # seconds a journal entry may wait for a batch of sends to share its commit
 
 
 class LoopCommits:
     """`Store.commits` for a process that serves from an event loop; install it on the loop's thread."""
 
-    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop, on_commit: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, store: Store, loop: asyncio.AbstractEventLoop, on_commit: Callable[[], None] = lambda: None,
+                 journal: JournalSink | None = None) -> None:
         self._store = store
+        self._journal = journal  # where entries of other threads go (the writer thread)
         self._loop = loop
         self._on_commit = on_commit  # e.g. wake the callback dispatcher: the outbox rows are visible now
-        self._threads: Commits = store.commits
         self._loop_thread = threading.get_ident()
         self._open: _Batch | None = None
         self._joined: _Batch | None = None
+        self._journal_rows: list[RequestRow] = []  # entries waiting for the next commit
+        self._journal_timer: asyncio.TimerHandle | None = None
 
     def install(self) -> LoopCommits:
         self._store.commits = self
@@ -55,7 +62,10 @@ class LoopCommits:
 
     def run(self, job: Callable[[sqlite3.Connection], T]) -> T:
         if threading.get_ident() != self._loop_thread:
-            return self._threads.run(job)
+            # Its own transaction on its own connection: the thread group commit would share the
+            # loop's writer connection (one per process), and its lock descriptor, with the open batch.
+            with self._store.transaction() as db:
+                return job(db)
         batch = self._open or self._begin()
         self._joined = batch
         batch.jobs += 1
@@ -70,6 +80,26 @@ class LoopCommits:
         db.execute("RELEASE job")
         return result
 
+    def add(self, row: RequestRow) -> None:
+        """Journal `row` with the loop's next commit; nobody waits for it.
+
+        Under load the entries ride along with the next batch of sends (no commit of their own);
+        without sends they are committed JOURNAL_DELAY later, many per commit, or at once when the
+        control plane is asked something (`flush`). A commit per entry, or a writer thread's own
+        commits, made this loop's connection drop its page cache far more often."""
+        if threading.get_ident() != self._loop_thread:
+            if self._journal is not None:
+                self._journal.add(row)
+            return
+        self._journal_rows.append(row)
+        if self._open is None and self._journal_timer is None:
+            self._journal_timer = self._loop.call_later(JOURNAL_DELAY, self._journal_alone)
+
+    def _journal_alone(self) -> None:
+        self._journal_timer = None
+        if self._journal_rows and self._open is None:
+            self.flush()
+
     def joined(self) -> asyncio.Future[BaseException | None] | None:
         """The commit the request just handled must wait for (None if it wrote nothing); resets."""
         batch, self._joined = self._joined, None
@@ -83,11 +113,18 @@ class LoopCommits:
 
     def flush(self) -> None:
         """Commit the open batch now (on the loop's thread; elsewhere there is none to commit)."""
-        batch = self._open
-        if batch is None or threading.get_ident() != self._loop_thread:
+        if threading.get_ident() != self._loop_thread:
             return
+        batch = self._open
+        if batch is None:
+            if not self._journal_rows:
+                return
+            batch = self._begin()  # for the journal's entries alone
         self._open = None
         outcome: BaseException | None = None
+        if self._journal_rows:
+            batch.journal, self._journal_rows = self._journal_rows, []
+            self._insert_journal(batch)
         try:
             self._store.end_batch(batch.db, commit=True)
         except Exception as exc:  # nothing of the batch is stored: each of its requests answers an error
@@ -99,5 +136,17 @@ class LoopCommits:
                 pass
         batch.committed.set_result(outcome)
         log.debug("event=commit jobs=%d", batch.jobs)
-        if outcome is None:
+        if outcome is None and batch.jobs:
             self._on_commit()
+
+    @staticmethod
+    def _insert_journal(batch: _Batch) -> None:
+        """The batch's journal entries, in a savepoint: if they fail, the sends are still committed."""
+        db = batch.db
+        db.execute("SAVEPOINT journal")
+        try:
+            request_log.insert_into(db, batch.journal)
+        except Exception:  # the journal must never cost a caller its answer
+            log.exception("event=journal_not_written rows=%d", len(batch.journal))
+            db.execute("ROLLBACK TO journal")
+        db.execute("RELEASE journal")

@@ -9,7 +9,7 @@ milliseconds of starting.
 
 The served app is the eSMS operations (mock_server.esms.api) with the Flask control plane loaded on
 first use: importing Flask takes 0.2 s, most of the time to the first answer otherwise. Each
-worker starts loading it in the background when it gets its first request.
+worker starts loading it in the background as soon as it starts (mock_server.edge).
 """
 
 from __future__ import annotations

@@ -87,6 +87,28 @@ def count_at_least_one(text: str) -> int:
     return value
 
 
+def count_not_negative(text: str) -> int:
+    """A whole number from 0 (0: no limit), such as the journal's --journal-max-requests."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0, not {value}")
+    return value
+
+
+def days_not_negative(text: str) -> float:
+    """A number of days from 0 to 36600 (0: no limit), such as --journal-max-days."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of days, not {text!r}") from None
+    if not 0 <= value <= 36_600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"expected days from 0 to 36600, not {text}")
+    return value
+
+
 # ---------------------------------------------------------------------- the host and the port
 def check_host(host: str, port: int) -> None:
     try:

@@ -16,6 +16,7 @@ from mock_server.config import MockConfig
 from mock_server.esms.scenarios import ScenarioBook
 from mock_server.esms.spec import ApiSpec
 from mock_server.store import Store, open_store
+from mock_server.store.request_log import JournalWriter, Pruner
 from mock_server.esms.validation import RequestValidator
 
 
@@ -29,16 +30,22 @@ class MockState:
     api: EsmsApi
     scenarios: ScenarioBook
     dispatcher: Dispatcher
+    pruner: Pruner
+    journal_writer: JournalWriter  # starts its thread in each process on its first entry
     fixtures_source: str = "stored"  # what build_state served: "file", "stored" or "demo"
     _dispatcher_pid: int | None = None
 
     def ensure_dispatcher(self) -> None:
-        """Start the callback sender in this process (after a fork, each worker starts its own)."""
+        """Start the callback sender and the journal's pruner in this process (after a fork, each
+        worker starts its own)."""
         if self.config.start_dispatcher and self._dispatcher_pid != os.getpid():
             self._dispatcher_pid = os.getpid()
             self.dispatcher.start()
+            self.pruner.start()
 
     def shutdown(self) -> None:
+        self.journal_writer.stop()
+        self.pruner.stop()
         self.dispatcher.stop()
         self.store.close()
 
@@ -64,8 +71,10 @@ def build_state(config: MockConfig, fallback: WsgiApp) -> MockState:
                                         f"--fixtures FILE to replace them ({exc})", exc.problems) from None
     scenarios = ScenarioBook(store)
     dispatcher = Dispatcher(store, config.callbacks)
+    journal_writer = JournalWriter(store)
     api = EsmsApi(spec, store, RequestValidator(spec), scenarios, dispatcher, config.delivery_delay,
-                  config.max_body_bytes, fallback=fallback)
-    state = MockState(config, spec, store, api, scenarios, dispatcher, source)
+                  config.max_body_bytes, fallback=fallback, journal_writer=journal_writer)
+    pruner = Pruner(store, config.journal, lambda: store.state()[0])
+    state = MockState(config, spec, store, api, scenarios, dispatcher, pruner, journal_writer, source)
     api.on_request = state.ensure_dispatcher
     return state

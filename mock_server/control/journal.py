@@ -11,6 +11,8 @@ secret of a document being loaded, in whatever the control plane answers.
 from __future__ import annotations
 
 import json
+import math
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -123,6 +125,70 @@ def find_messages(store: Store, *, smsid: str | None = None, oaid: str | None = 
     return store.connection().execute(  # type: ignore[no-any-return]
         f"SELECT m.* FROM messages m{where} ORDER BY m.seq DESC LIMIT ?", (*args, limit)  # noqa: S608
     ).fetchall()
+
+
+def recipient_keys(recipient: str) -> list[str]:
+    """The stored keys a recipient filter matches: any 0/84/+84 form of a phone (and its SHA-256),
+    a Zalo user id or a hash as sent."""
+    key = recipient_key(recipient)
+    keys = {key, recipient.strip()}
+    if key.isdigit() and key.startswith("0"):
+        keys.add(hashed(key))
+    return sorted(keys)
+
+
+MAX_EPOCH_SECONDS = 99_999_999_999.0  # the year 5138: any later "time" is a mistake
+_NUMBER = re.compile(r"^[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\Z")
+_DATE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z")
+
+
+def parse_time(raw: str) -> float | None:
+    """Seconds since the epoch from an RFC 3339 date-time (ISO 8601 with seconds and an offset)
+    or from seconds since the epoch; None if it is neither (the spec's `TimeFilter`)."""
+    text = raw
+    if _NUMBER.match(text):
+        value = float(text)
+        return value if 0 <= value <= MAX_EPOCH_SECONDS else None
+    if not _DATE_TIME.match(text):
+        return None
+    if text[-1] in "Zz":
+        text = text[:-1] + "+00:00"
+    whole, dot, fraction = text.partition(".")
+    if dot:  # Python before 3.11 reads 3 or 6 digits of fraction only: keep microseconds
+        digits = re.match(r"[0-9]*", fraction).group()  # type: ignore[union-attr]
+        text = f"{whole}.{digits[:6].ljust(6, '0')}{fraction[len(digits):]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # e.g. month 13 or second 60
+        return None
+    return moment.timestamp()
+
+
+def request_json(row: sqlite3.Row) -> dict[str, Any]:
+    """One entry of the request journal (GET /_mock/requests)."""
+    try:
+        body = json.loads(row["body"])
+    except ValueError:
+        body = row["body"]
+    return {
+        "id": int(row["id"]),
+        "received_at": iso(row["received_at"]),
+        "method": row["method"],
+        "path": row["path"],
+        "operation": row["operation"],
+        "outcome": row["outcome"],
+        "code": row["code"],
+        "reason": row["reason"],
+        "field": row["field"],
+        "http_status": int(row["http_status"]),
+        "smsid": row["smsid"],
+        "request_id": row["request_id"],
+        "recipient": row["recipient"],
+        "scope": row["scope"],
+        "forced": row["forced"],
+        "body": body,
+        "did_you_mean": row["did_you_mean"],
+    }
 
 
 def callbacks_of(store: Store, smsids: Sequence[str]) -> dict[str, list[sqlite3.Row]]:

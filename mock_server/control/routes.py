@@ -21,6 +21,7 @@ from mock_server.control import journal
 from mock_server.store import document_limits
 from mock_server.store.fixtures import FixtureConflict
 from mock_server.esms.scenarios import Scenario
+from mock_server.store import request_log
 
 JSON_MIMETYPE = "application/json"
 YAML_MIMETYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -30,8 +31,10 @@ MAX_LATENCY_MS = 60_000
 MAX_TIMES = 1_000_000_000  # a scenario answers at most this many requests (absent: until removed)
 MAX_ADVANCE_SECONDS = 10 * 366 * 86_400.0  # one call moves the clock at most ten years
 MAX_OFFSET_SECONDS = 100 * 366 * 86_400.0  # and the clock stays within a century of real time
-SCENARIO_FIELDS = ("operation", "match", "code", "message", "http_status", "latency_ms", "drop", "times")
+SCENARIO_FIELDS = ("operation", "match", "code", "message", "http_status", "latency_ms", "drop", "times", "scope")
+MAX_SCOPE_CHARS = 200
 _DIGITS = re.compile(r"^[0-9]{1,6}$")
+_SCOPE = re.compile(r"^\S(.*\S)?$")  # the spec's pattern, searched as JSON Schema does
 
 
 class BadRequest(Exception):
@@ -93,6 +96,17 @@ def _limit_arg() -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {_show(raw)}")
     return int(raw)
+
+
+def _time_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    moment = journal.parse_time(raw)
+    if moment is None:
+        raise BadRequest(f"{name} must be a time in ISO 8601 (2025-01-15T09:30:00+07:00) or seconds since the epoch, "
+                         f"not {_show(raw)}")
+    return moment
 
 
 def _reject_unknown_args(*known: str) -> None:
@@ -201,6 +215,40 @@ def blueprint(state: Any) -> Blueprint:
             raise BadRequest(f"no message {smsid} in the journal", error="Not Found", status=404)
         return answer({"now": journal.iso(now), **found})
 
+    @bp.get("/requests")
+    def list_requests() -> Response:
+        known = ("outcome", "code", "operation", "recipient", "request_id", "smsid", "scope", "since", "until", "limit")
+        _reject_unknown_args(*known)
+        outcome = request.args.get("outcome")
+        if outcome is not None and outcome not in request_log.OUTCOMES:
+            raise BadRequest(f"outcome must be one of {', '.join(request_log.OUTCOMES)}, not {_show(outcome)}")
+        # Enumerations and patterns are taken as sent: an empty or padded value is not "any".
+        operation = request.args.get("operation")
+        if operation is not None and operation not in state.spec.operations:
+            raise BadRequest(f"operation must be an operationId of the eSMS spec, not {_show(operation)}")
+        code = request.args.get("code")
+        if code is not None and not _DIGITS.match(code):
+            raise BadRequest(f"code must be an eSMS result code made of digits, like \"789\", not {_show(code)}")
+        recipient = _text_arg("recipient")
+        state.journal_writer.flush()  # this process's requests of the last moments (see request_log)
+        rows = request_log.find(
+            store, outcome=outcome, code=code, operation=operation,
+            recipient_keys=journal.recipient_keys(recipient) if recipient else (),
+            request_id=_text_arg("request_id"), smsid=_text_arg("smsid"), scope=_text_arg("scope"),
+            since=_time_arg("since"), until=_time_arg("until"), limit=_limit_arg(),
+        )
+        entries = [journal.request_json(row) for row in rows]
+        return answer({"count": len(entries), "requests": entries})
+
+    @bp.get("/requests/<int:id>")
+    def get_request(id: int) -> Response:  # noqa: A002 - the spec's name for the parameter
+        state.journal_writer.flush()
+        row = request_log.one(store, id) if id < 2**63 else None
+        if row is None:
+            raise BadRequest(f"no request {id} in the journal (it may have been pruned)", error="Not Found",
+                             status=404)
+        return answer(journal.request_json(row))
+
     @bp.get("/callbacks")
     def list_callbacks() -> Response:
         _reject_unknown_args("smsid", "state", "limit")
@@ -217,21 +265,22 @@ def blueprint(state: Any) -> Blueprint:
         if store.message(smsid) is None:
             raise BadRequest(f"no message {smsid} in the journal", error="Not Found", status=404)
         now, _ = now_and_offset()
-        replayed, _kept = store.replay_callbacks(smsid, now)
+        replayed = store.replay_callbacks(smsid, now)
         if not replayed:
             if not store.callbacks_for(smsid):
                 raise BadRequest(f"message {smsid} has no callback: it was sent without a CallbackUrl (or in sandbox)",
                                  error="Conflict", status=409)
             raise BadRequest(f"the callback of {smsid} is not due yet (the message has not reached its final state) "
                              "or is being sent right now; it goes out by itself", error="Conflict", status=409)
+        attempts = store.callback_attempts([int(row["id"]) for row in replayed])
+        callbacks = [journal.callback_json(row, attempts[int(row["id"])]) for row in replayed]
         changed()
-        callbacks = [row for row in journal.callbacks_json(store, smsid=smsid, state=None, limit=MAX_LIMIT)
-                     if row["id"] in replayed]
         return answer({"now": journal.iso(now), "smsid": smsid, "replayed": len(callbacks), "callbacks": callbacks}, 202)
 
     # ------------------------------------------------------------------ reset
     @bp.post("/reset")
     def reset() -> Response:
+        state.journal_writer.flush()  # requests answered before the reset are forgotten with it
         store.reset()
         state.scenarios.remove()  # bumps the scenarios version, so every worker forgets its cached scenarios
         changed()
@@ -355,9 +404,13 @@ def _scenario_from(data: dict[str, Any], operations: dict[str, Any]) -> Scenario
     times = data.get("times")
     if times is not None and not (_is_int(times) and 1 <= times <= MAX_TIMES):
         problems.append(f"times must be a whole number from 1 to {MAX_TIMES} (or absent: until removed), not {_show(times)}")
+    scope = data.get("scope")
+    if scope is not None and not (isinstance(scope, str) and len(scope) <= MAX_SCOPE_CHARS and _SCOPE.search(scope)):
+        problems.append(f"scope must be 1 to {MAX_SCOPE_CHARS} characters without surrounding spaces (the value of "
+                        f"the X-Esms-Mock-Scope header), not {_show(scope)}")
     if not problems and code is None and http_status is None and not latency_ms and not drop:
         problems.append("a scenario needs at least one effect: code, http_status, latency_ms or drop")
     if problems:
         raise BadRequest("; ".join(problems), error="Invalid scenario", problems=problems)
     return Scenario(operation=operation, match=match, code=code, message=message, http_status=http_status,
-                    latency_ms=latency_ms, drop=drop, times=times)
+                    latency_ms=latency_ms, drop=drop, times=times, scope=scope)

@@ -27,12 +27,15 @@ class Scenario:
     latency_ms: int = 0  # wait this long before answering
     drop: bool = False  # close the connection without an answer
     times: int | None = None  # how many matching requests; None = until removed
+    scope: str | None = None  # only requests with this X-Esms-Mock-Scope header; None = every request
     id: int = 0
     hits: int = 0
     remaining: int | None = None
 
-    def matches(self, operation: str, data: Any) -> bool:
+    def matches(self, operation: str, data: Any, scope: str | None = None) -> bool:
         if self.operation not in ("*", operation):
+            return False
+        if self.scope is not None and self.scope != scope:
             return False
         if not self.match:
             return True
@@ -63,10 +66,10 @@ class ScenarioBook:
             self._cache = (version, scenarios)
             return scenarios
 
-    def match(self, operation: str, data: Any, version: int) -> Scenario | None:
-        """The first active scenario for this request, using up one of its `times`."""
+    def match(self, operation: str, data: Any, version: int, scope: str | None = None) -> Scenario | None:
+        """The first active scenario for this request (of test `scope`), using up one of its `times`."""
         for scenario in self.active(version):
-            if not scenario.matches(operation, data):
+            if not scenario.matches(operation, data, scope):
                 continue
             with self._store.transaction() as db:
                 used = db.execute(

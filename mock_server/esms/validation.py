@@ -27,6 +27,7 @@ class Invalid:
 
     code: str
     message: str
+    field: str | None = None  # the field's path (`TempData.0.value`), or None for the body as a whole
 
 
 class RequestValidator:
@@ -65,17 +66,19 @@ class RequestValidator:
             missing = str(error.kind.property)
             code = _lookup(operation, (*path, missing), ("missing",))
             where = ".".join((*path, missing))
+            field: str | None = where
             detail = f"{where} is missing"
         else:
             keyword = str(error.schema_path[-1]) if error.schema_path else ""
             code = _lookup(operation, tuple(path), (keyword, "invalid"))
             where = ".".join(path) or "body"
+            field = ".".join(path) or None
             detail = f"{where}: {_short(error)}"
             also = self.reader.forms_at(operation, path)
             if also and kind == "Type":
                 detail += f" (also read: {'; '.join(also)})"
         code = code or operation.invalid_request_code
-        return Invalid(code, f"{self._spec.message_for(code)}: {detail}")
+        return Invalid(code, f"{self._spec.message_for(code)}: {detail}", field)
 
 
 def _closest(error: jsonschema_rs.ValidationError) -> jsonschema_rs.ValidationError:

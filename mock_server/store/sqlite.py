@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 import orjson
 
 from mock_server.store import fixtures as fixtures_module
-from mock_server.store import secret_digest
+from mock_server.store import request_log, secret_digest
 from mock_server.store.clock import DAY_SECONDS, vietnam_day
 from mock_server.store.fixtures import Fixtures
 
@@ -102,10 +102,15 @@ CREATE TABLE IF NOT EXISTS scenarios (id INTEGER PRIMARY KEY, spec_json TEXT NOT
     created_at REAL NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
 """
 
-SCHEMA_VERSION = 3  # PRAGMA user_version of a database this code can use
-MIGRATES_FROM = (2,)  # older versions it upgrades in place (2: SecretKeys stored in clear)
+SCHEMA += request_log.SCHEMA
 
-JOURNAL_TABLES = ("messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
+SCHEMA_VERSION = 4  # PRAGMA user_version of a database this code can use
+# Older versions it upgrades in place. 2 -> 3: SecretKeys stored in clear become digests (below,
+# in Store.__init__). 3 -> 4: the request journal (issue 10), whose tables SCHEMA creates if
+# they do not exist, so running SCHEMA is that whole step.
+MIGRATES_FROM = (2, 3)
+
+JOURNAL_TABLES = ("requests", "messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
 REQUEST_ID_WINDOW = DAY_SECONDS
 
 
@@ -687,20 +692,18 @@ class Store:
                 (state, next_attempt_at, error, callback_id),
             )
 
-    def replay_callbacks(self, smsid: str, now: float) -> tuple[list[int], list[int]]:
+    def replay_callbacks(self, smsid: str, now: float) -> list[sqlite3.Row]:
         """Make the message's due callbacks pending again, due `now`, whatever their state: the
         next attempt sends the same query once more (a replay, like Svix's). Not those still
         waiting for the message's final state or being sent right now (their lease): they go out
-        anyway. Answers (replayed ids, ids left as they are)."""
+        anyway. Answers the callbacks replayed, as they were made pending (the dispatcher may
+        already be sending them when the caller reads them again)."""
         with self.transaction() as db:
-            replayed = [int(row[0]) for row in db.execute(
+            return sorted(db.execute(
                 "UPDATE callbacks SET state = 'pending', next_attempt_at = ?, last_error = NULL "
-                "WHERE smsid = ? AND due_at <= ? AND NOT (state = 'pending' AND lease_until > ?) RETURNING id",
+                "WHERE smsid = ? AND due_at <= ? AND NOT (state = 'pending' AND lease_until > ?) RETURNING *",
                 (now, smsid, now, now),
-            )]
-            kept = [int(row[0]) for row in db.execute(
-                "SELECT id FROM callbacks WHERE smsid = ? ORDER BY id", (smsid,)) if int(row[0]) not in replayed]
-        return sorted(replayed), kept
+            ).fetchall(), key=lambda row: int(row["id"]))
 
     def next_callback_due(self) -> float | None:
         row = self.connection().execute(

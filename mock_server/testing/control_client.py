@@ -32,6 +32,8 @@ class ControlClient:
         "get_message": ("GET", "/_mock/messages/{smsid}"),
         "replay_callback": ("POST", "/_mock/messages/{smsid}/callback/replay"),
         "list_callbacks": ("GET", "/_mock/callbacks"),
+        "list_requests": ("GET", "/_mock/requests"),
+        "get_request": ("GET", "/_mock/requests/{id}"),
         "reset": ("POST", "/_mock/reset"),
         "list_scenarios": ("GET", "/_mock/scenarios"),
         "add_scenario": ("POST", "/_mock/scenarios"),
@@ -132,6 +134,24 @@ class ControlClient:
         params = {"smsid": smsid, "state": state, "limit": limit}
         return self._request("list_callbacks", params=params)["callbacks"]  # type: ignore[no-any-return]
 
+    def requests(self, *, outcome: str | None = None, code: str | int | None = None, operation: str | None = None,
+                 recipient: str | None = None, request_id: str | None = None, smsid: str | None = None,
+                 scope: str | None = None, since: str | float | None = None, until: str | float | None = None,
+                 limit: int | None = None) -> list[dict[str, Any]]:
+        """Every request to an eSMS path (accepted, refused, unmatched), newest first, matching the filters.
+
+        `since`/`until`: an RFC 3339 date-time or seconds since the epoch (mock clock)."""
+        __tracebackhide__ = True
+        params = {"outcome": outcome, "code": None if code is None else str(code), "operation": operation,
+                  "recipient": recipient, "request_id": request_id, "smsid": smsid, "scope": scope,
+                  "since": since, "until": until, "limit": limit}
+        return self._request("list_requests", params=params)["requests"]  # type: ignore[no-any-return]
+
+    def request_entry(self, entry_id: int) -> dict[str, Any]:
+        """One request of the journal by its `id`."""
+        __tracebackhide__ = True
+        return self._request("get_request", path_params={"id": int(entry_id)})  # type: ignore[no-any-return]
+
     # ------------------------------------------------------------------ scenarios
     def scenarios(self) -> list[dict[str, Any]]:
         """Every scenario, in the order they are tried, with how often each was used."""
@@ -140,12 +160,13 @@ class ControlClient:
 
     def add_scenario(self, operation: str, *, match: Mapping[str, Any] | None = None, code: str | int | None = None,
                      message: str | None = None, http_status: int | None = None, latency_ms: int | None = None,
-                     drop: bool | None = None, times: int | None = None) -> dict[str, Any]:
-        """Force answers: the next `times` requests to `operation` ("*": all) whose fields equal `match`."""
+                     drop: bool | None = None, times: int | None = None, scope: str | None = None) -> dict[str, Any]:
+        """Force answers: the next `times` requests to `operation` ("*": all) whose fields equal `match`
+        (and, with `scope`, only requests with that X-Esms-Mock-Scope header)."""
         __tracebackhide__ = True
         body = {k: v for k, v in {"operation": operation, "match": dict(match) if match else None, "code": code,
                                    "message": message, "http_status": http_status, "latency_ms": latency_ms,
-                                   "drop": drop, "times": times}.items() if v is not None}
+                                   "drop": drop, "times": times, "scope": scope}.items() if v is not None}
         return self._request("add_scenario", json_body=body)  # type: ignore[no-any-return]
 
     def remove_scenario(self, scenario_id: int) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mock_server.esms.request_journal import CODE_HEADER, SCOPE_HEADER
 from mock_server.testing.control_client import ControlClient
 from mock_server.testing.errors import EsmsMockError, WaitTimeout
 from mock_server.testing.supervisor import ServedMock
@@ -22,11 +23,14 @@ from mock_server.testing.supervisor import ServedMock
 if TYPE_CHECKING:  # the SDK is imported when a client is asked for
     import subprocess
 
+    import httpx
+
     from esms_zalo import Client
 
 CALLBACK_STATES = ("pending", "delivered", "failed")
 DEFAULT_TIMEOUT = 5.0
 POLL_INTERVAL = 0.05
+JOURNAL_LIMIT = 1000  # the most requests one call of the control plane lists
 
 
 def read_fixtures(source: Any, root: Path | None = None) -> dict[str, Any]:
@@ -56,6 +60,18 @@ def read_fixtures(source: Any, root: Path | None = None) -> dict[str, Any]:
     return json.loads(json.dumps(document, default=str))  # type: ignore[no-any-return]
 
 
+def describe_request(entry: Mapping[str, Any]) -> str:
+    """One journal entry in one line: `#7 POST /path (send_zns_v5) refused 790: reason`."""
+    what = entry.get("operation") or "no operation"
+    code = f" {entry['code']}" if entry.get("code") else f" HTTP {entry.get('http_status')}"
+    line = f"  - #{entry.get('id')} {entry.get('method')} {entry.get('path')} ({what}) {entry.get('outcome')}{code}"
+    if entry.get("outcome") != "accepted" and entry.get("reason"):
+        line += f": {entry['reason']}"
+    if entry.get("did_you_mean") and entry["did_you_mean"] not in line:
+        line += f" [did you mean {entry['did_you_mean']}]"
+    return line
+
+
 def _canonical(document: Mapping[str, Any]) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
@@ -79,6 +95,8 @@ class EsmsMock(ControlClient):
         self.server = server
         self._document = document
         self._clients: list[Client] = []
+        self._http_clients: list[httpx.Client] = []
+        self.scope: str | None = None  # this test's X-Esms-Mock-Scope (see `begin_test`)
         self._log_mark = 0
         self._stopped = False
 
@@ -205,22 +223,92 @@ class EsmsMock(ControlClient):
         return str(oas[0]["oaid"]) if oas else None
 
     def client(self, **kwargs: Any) -> Client:
-        """An `esms_zalo.Client` on this mock with the first account's keys (closed after the test)."""
+        """An `esms_zalo.Client` on this mock with the first account's keys (closed after the test).
+
+        Its requests carry this test's `X-Esms-Mock-Scope` header (`scope_headers`), so scenarios
+        added with `scope=esms_mock.scope` apply to them and to no other test's requests."""
         __tracebackhide__ = True
         from esms_zalo import Client
 
         kwargs.setdefault("api_key", self.api_key)
         kwargs.setdefault("secret_key", self.secret_key)
         kwargs.setdefault("base_url", self.base_url)
+        if self.scope is not None and "http_client" not in kwargs:
+            import httpx
+
+            # The SDK builds each request itself (so a client's default headers would not apply)
+            # and gives it its own timeout: this client only adds the header, as it sends.
+            scope_headers = self.scope_headers
+
+            def add_scope(request: httpx.Request) -> None:
+                request.headers.update(scope_headers)
+
+            http = httpx.Client(trust_env=False, event_hooks={"request": [add_scope]})
+            self._http_clients.append(http)
+            kwargs["http_client"] = http
         client = Client(**kwargs)
         self._clients.append(client)
         return client
 
     def close_clients(self) -> None:
         clients, self._clients = self._clients, []
-        for client in clients:
+        https, self._http_clients = self._http_clients, []
+        for closable in (*clients, *https):
             with contextlib.suppress(Exception):
-                client.close()
+                closable.close()
+
+    # ------------------------------------------------------------------ scopes and forced answers
+    def begin_test(self, scope: str | None) -> None:
+        """Start a test: its requests (through `client()`, or with `scope_headers`) carry `scope`."""
+        self.scope = scope
+
+    @property
+    def scope_headers(self) -> dict[str, str]:
+        """The header that marks a request as this test's (add it to your app's HTTP client to
+        share one mock between parallel workers); empty without a scope."""
+        return {SCOPE_HEADER: self.scope} if self.scope is not None else {}
+
+    @staticmethod
+    def forced_code_headers(code: str | int) -> dict[str, str]:
+        """The header that makes the mock answer one request with `code`, without a scenario."""
+        return {CODE_HEADER: str(code)}
+
+    # ------------------------------------------------------------------ the request journal
+    def assert_no_refused(self, *, include_unmatched: bool = True, **filters: Any) -> None:
+        """Fail, listing each one with its code and reason, if the mock refused a request (or, with
+        `include_unmatched`, got one to no eSMS operation) since the last reset.
+
+        `filters` are those of `requests()` (e.g. `scope=esms_mock.scope`, `operation=...`)."""
+        __tracebackhide__ = True
+        found = [entry for outcome in (("refused", "unmatched") if include_unmatched else ("refused",))
+                 for entry in self.requests(outcome=outcome, limit=JOURNAL_LIMIT, **filters)]
+        if found:
+            found.sort(key=lambda entry: entry["id"])
+            lines = "\n".join(describe_request(entry) for entry in found)
+            raise AssertionError(f"the eSMS mock refused {len(found)} request(s):\n{lines}")
+
+    def count_requests(self, **filters: Any) -> int:
+        """How many requests match `filters` (those of `requests()`), at most JOURNAL_LIMIT."""
+        __tracebackhide__ = True
+        return len(self.requests(limit=JOURNAL_LIMIT, **filters))
+
+    def verify(self, count: int | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """Like WireMock's verify: exactly `count` requests (at least one when None) match `filters`;
+        returns them, newest first. Fails listing the journal's latest requests otherwise."""
+        __tracebackhide__ = True
+        found = self.requests(limit=JOURNAL_LIMIT, **filters)
+        if (count is None and found) or (count is not None and len(found) == count):
+            return found
+        wanted = ", ".join(f"{key}={value!r}" for key, value in filters.items()) or "any request"
+        expected = "at least 1" if count is None else str(count)
+        raise AssertionError(f"expected {expected} request(s) matching {wanted} in the eSMS mock's journal, found "
+                             f"{len(found)}; its latest requests:\n{self._request_lines()}")
+
+    def _request_lines(self, limit: int = 10) -> str:
+        found = self.requests(limit=limit)
+        if not found:
+            return "  (no request since the last reset)"
+        return "\n".join(describe_request(entry) for entry in found)
 
     # ------------------------------------------------------------------ waits that explain themselves
     def wait_for_message(self, predicate: Callable[[dict[str, Any]], bool] | Mapping[str, Any] | None = None, *,
@@ -311,6 +399,7 @@ class EsmsMock(ControlClient):
     def describe_journal(self) -> str:
         """The journal in a few lines (for failure reports)."""
         text = f"{self.base_url}: messages (newest first)\n{self._journal_lines(20)}"
+        text += f"\nrequests (newest first)\n{self._request_lines(20)}"
         scenarios = self.scenarios()
         if scenarios:
             text += "\nscenarios:\n" + "\n".join(

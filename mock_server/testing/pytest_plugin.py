@@ -11,8 +11,12 @@ and works without pytest. Fixtures:
     ``base_url``, ``api_key``/``secret_key``/``oaid`` (first account and OA), ``client()``,
     ``messages()``, ``message()``, ``wait_for_message()``, ``callbacks()``,
     ``wait_for_callback()``, ``add_scenario()``, ``remove_scenarios()``, ``advance_clock()``,
-    ``reset()``, ``load_fixtures()``. Everything goes through the control plane over HTTP
-    (``/_mock/``, spec/mock-control.openapi.yaml), as your own test code would.
+    ``reset()``, ``load_fixtures()``; the request journal: ``requests()`` (every request, refused
+    and unmatched ones too), ``assert_no_refused()``, ``verify()``, ``count_requests()``; and
+    ``scope``/``scope_headers``, this test's ``X-Esms-Mock-Scope`` (the SDK clients of ``client()``
+    send it; ``add_scenario(..., scope=esms_mock.scope)`` forces answers for this test only).
+    Everything goes through the control plane over HTTP (``/_mock/``,
+    spec/mock-control.openapi.yaml), as your own test code would.
 ``esms_mock_fixtures``
     Override it (conftest, module or class; any scope) to return a Fixtures document as a dict,
     or the path of a YAML/JSON file (relative paths from the rootdir). Default: the demo data.
@@ -37,6 +41,8 @@ killed); a server that hangs at start is replaced (up to three attempts).
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,6 +52,8 @@ from mock_server.testing.callback_sink import CallbackSink
 from mock_server.testing.esms_mock import EsmsMock, read_fixtures
 from mock_server.testing.supervisor import DEMO_FIXTURES_PATH
 
+_HEADER_UNSAFE = re.compile(r"[^A-Za-z0-9_.:/\[\]=-]")
+MAX_SCOPE_CHARS = 200
 SCOPES = ("session", "package", "module", "class", "function")
 _INI = {
     "esms_mock_scope": ("scope of the esms-mock server process: session (default), package, module, class or "
@@ -145,11 +153,18 @@ def esms_mock(esms_mock_server: EsmsMock, esms_mock_fixtures: Any, request: pyte
     """The mock, reset, serving `esms_mock_fixtures`: no messages, callbacks or scenarios, clock at real time."""
     esms_mock_server.use_fixtures(read_fixtures(esms_mock_fixtures, request.config.rootpath))
     esms_mock_server.reset()
+    esms_mock_server.begin_test(scope_of_test(request))
     esms_mock_server.mark_log()
     try:
         yield esms_mock_server
     finally:
         esms_mock_server.close_clients()
+
+
+def scope_of_test(request: pytest.FixtureRequest) -> str:
+    """The test's X-Esms-Mock-Scope: the xdist worker and the test id, in header-safe characters."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"{worker}:{_HEADER_UNSAFE.sub('_', request.node.nodeid)}"[:MAX_SCOPE_CHARS]
 
 
 @pytest.fixture

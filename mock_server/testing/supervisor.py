@@ -102,13 +102,15 @@ class ServedMock:
     `db`: the SQLite file (kept across `restart()`). `fixtures`: loaded at the first start
     (`--fixtures`); None passes none, so the server serves the fixtures stored in `db`, or the
     demo data if `db` is new. The server's output goes to `log_path` (default: next to `db`),
-    appended across restarts.
+    appended across restarts. `read_timeout`: seconds before a caller whose headers or body stall
+    is answered 408 and disconnected (`--read-timeout`); `max_connections`: requests in progress at
+    once per worker (`--max-connections`). None keeps the server's default.
     """
 
     def __init__(self, db: Path | str, *, fixtures: Path | str | None = DEMO_FIXTURES_PATH, workers: int = 1,
                  threads: int = 4, delivery_delay: float = 0.2, callback_attempts: int = 5, log_level: str = "info",
                  log_path: Path | str | None = None, start_timeout: float = 30.0, attempts: int = 3,
-                 read_timeout: float | None = None) -> None:
+                 read_timeout: float | None = None, max_connections: int | None = None) -> None:
         # A SQLite file, or a PostgreSQL URL that several servers may share (mock_server.store.postgresql).
         self.db: Path | str = str(db) if is_database_url(str(db)) else Path(db).resolve()
         workdir = Path(tempfile.gettempdir()) if isinstance(self.db, str) else self.db.parent
@@ -117,6 +119,7 @@ class ServedMock:
         self.delivery_delay, self.callback_attempts = delivery_delay, callback_attempts
         self.log_level = log_level
         self.read_timeout = read_timeout  # None: the server's default (--read-timeout)
+        self.max_connections = max_connections  # None: the server's default (--max-connections)
         self.log_path = (Path(log_path) if log_path is not None else self.db.with_suffix(".log")
                          if isinstance(self.db, Path) else workdir / f"esms-mock-{uuid.uuid4().hex[:8]}.log")
         self.workdir = workdir
@@ -200,6 +203,8 @@ class ServedMock:
             command += ["--fixtures", str(fixtures)]
         if self.read_timeout is not None:
             command += ["--read-timeout", str(self.read_timeout)]
+        if self.max_connections is not None:
+            command += ["--max-connections", str(self.max_connections)]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
             self._run_log_offset = log.tell()

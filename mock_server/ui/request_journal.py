@@ -1,9 +1,8 @@
-"""The journal of every eSMS request (`GET /_mock/requests`), when this mock has one.
+"""The journal of every eSMS request (`GET /_mock/requests`), as the inbox reads it.
 
 The inbox lists refused and unmatched requests from it beside the accepted messages. It is read
 through the control plane's own route, in process, so the inbox and the control plane show the
-same thing; where the route does not exist (an older mock) the inbox shows messages only.
-This is the one place that knows the endpoint's shape.
+same thing (filters, masking, bounds). This is the one place that knows the endpoint's shape.
 """
 
 from __future__ import annotations
@@ -17,16 +16,9 @@ REQUESTS_PATH = "/_mock/requests"
 NOT_ACCEPTED = ("refused", "unmatched")
 
 
-def available(app: Flask) -> bool:
-    adapter = app.url_map.bind("localhost")
-    return bool(adapter.test(REQUESTS_PATH, method="GET"))
-
-
 def not_accepted(app: Flask, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
     """Refused and unmatched requests matching `filters` (the endpoint's own query parameters),
-    newest first; [] when the mock keeps no request journal or it cannot answer."""
-    if not available(app):
-        return []
+    newest first; [] when the journal cannot answer these filters (e.g. a malformed time)."""
     found: list[dict[str, Any]] = []
     wanted = filters.get("outcome")
     for outcome in NOT_ACCEPTED:
@@ -46,9 +38,7 @@ def not_accepted(app: Flask, filters: dict[str, str], limit: int) -> list[dict[s
 
 
 def newest(app: Flask) -> str:
-    """The id of the newest request the journal holds ('' without one): part of the list's version."""
-    if not available(app):
-        return ""
+    """The id of the newest request the journal holds ('' when empty): part of the list's version."""
     response = app.test_client().get(REQUESTS_PATH, query_string={"limit": "1"})
     if response.status_code != 200:
         return ""

@@ -61,7 +61,7 @@ def blueprint(state: Any) -> Blueprint:
         requests = [] if query is None else [  # masked before the body is turned into text
             inbox.request_row(masked(r)) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)]
         return {"filters": filters, "rows": inbox.merge(messages, requests), "now": journal.iso(at),
-                "journal_of_requests": request_journal.available(current_app), "poll_ms": POLL_MS,
+                "poll_ms": POLL_MS,
                 "status_choices": inbox.STATUS_CHOICES, "oas": _oas(fixtures),
                 "messages_url": url_for("esms_mock_ui.list_page") + "messages/"}
 

@@ -155,3 +155,18 @@ def test_a_body_over_the_limit_is_refused_with_110_without_reading_it(server: Se
     sock.close()
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["CodeResponse"] == "110"
+
+
+def test_requests_in_progress_are_bounded_by_max_connections_and_the_next_one_waits_its_turn(tmp_path: Path) -> None:
+    bounded = ServedMock(tmp_path / "esms.sqlite3", read_timeout=READ_TIMEOUT, max_connections=2).start()
+    try:
+        stalled = [stall(bounded) for _ in range(2)]  # the whole allowance, held
+        time.sleep(0.2)
+        with httpx.Client(base_url=bounded.base_url, timeout=20, trust_env=False) as client:
+            seconds, answer = timed(lambda: client.post(BALANCE, json=CREDENTIALS))
+        for sock in stalled:
+            sock.close()
+    finally:
+        bounded.stop()
+    assert answer.json()["CodeResponse"] == "100"
+    assert seconds >= READ_TIMEOUT - 0.9  # it waited for a place: the bound is the configuration's

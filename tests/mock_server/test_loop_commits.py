@@ -7,6 +7,7 @@ import asyncio
 import json
 import sqlite3
 import threading
+import time
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 
 from mock_server.loop_commits import LoopCommits
-from mock_server.store import Refused, Store, is_database_url, open_store
+from mock_server.store import Refused, Store, is_database_url, open_store, request_log
+from mock_server.store.request_log import JournalWriter, RequestRow
 from mock_server.testing import ServedMock
 from test_store import API_KEY, draft, new_store
 
@@ -98,19 +100,25 @@ def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiti
     assert stored_smsids(store_location) == {one.smsid}
 
 
-def test_other_threads_still_commit_through_the_thread_group_commit(store_location: str) -> None:
+def test_other_threads_commit_in_a_transaction_of_their_own_beside_an_open_batch(store_location: str) -> None:
     store = open_store(new_store(store_location))
     one = draft(uuid.uuid4().hex)
 
+    other = draft(uuid.uuid4().hex)
+
     async def work(commits: LoopCommits) -> Any:
+        store.accept(API_KEY, [other], other.send_at)  # the loop's batch, open until the next iteration
+        batch = commits.joined()
         result: list[Any] = []
         thread = threading.Thread(target=lambda: result.append(store.accept(API_KEY, [one], one.send_at)))
-        thread.start()
+        thread.start()  # waits for the writers' lock, which the batch holds
+        assert batch is not None
+        await batch
         await asyncio.to_thread(thread.join)
         return result, commits.joined()
 
     assert on_a_loop(store, work) == ([[None]], None)
-    assert stored_smsids(store_location) == {one.smsid}
+    assert stored_smsids(store_location) == {one.smsid, other.smsid}
 
 
 def test_every_100_answered_by_the_served_mock_survives_kill_9(store_location: str) -> None:
@@ -133,3 +141,70 @@ def test_every_100_answered_by_the_served_mock_survives_kill_9(store_location: s
         server.stop()
     assert len(answered) == 300
     assert set(answered) <= stored_smsids(store_location)
+
+
+def journal_row(path: str = "/x") -> RequestRow:
+    return RequestRow(time.time(), "POST", path, None, "null", outcome="unmatched", http_status=404)
+
+
+def test_journal_entries_join_the_loop_commit_and_nobody_waits_for_them(store_location: str) -> None:
+    store = open_store(new_store(store_location))
+    one = draft(uuid.uuid4().hex)
+
+    async def work(commits: LoopCommits) -> None:
+        assert store.accept(API_KEY, [one], one.send_at) == [None]
+        sent = commits.joined()
+        commits.add(journal_row("/a"))
+        commits.add(journal_row("/b"))
+        assert commits.joined() is None  # an entry makes no answer wait
+        assert sent is not None and await sent is None
+
+    on_a_loop(store, work)
+    assert [row["path"] for row in request_log.find(store)] == ["/b", "/a"]
+    assert stored_smsids(store_location) == {one.smsid}
+
+
+def test_a_journal_entry_that_cannot_be_written_does_not_undo_the_sends(store_location: str) -> None:
+    store = open_store(new_store(store_location))
+    one = draft(uuid.uuid4().hex)
+    unwritable = journal_row()
+    unwritable.body = None  # type: ignore[assignment]  # the column is NOT NULL
+
+    async def work(commits: LoopCommits) -> BaseException | None:
+        assert store.accept(API_KEY, [one], one.send_at) == [None]
+        sent = commits.joined()
+        commits.add(unwritable)
+        assert sent is not None
+        return await sent
+
+    assert on_a_loop(store, work) is None
+    assert stored_smsids(store_location) == {one.smsid} and request_log.find(store) == []
+
+
+def test_journal_entries_of_other_threads_go_to_the_writer(store_location: str) -> None:
+    store = open_store(new_store(store_location))
+    writer = JournalWriter(store)
+
+    async def work(commits: LoopCommits) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, commits.add, journal_row("/thread"))
+
+    async def main() -> None:
+        await work(LoopCommits(store, asyncio.get_running_loop(), journal=writer).install())
+
+    asyncio.run(main())
+    writer.stop()
+    assert [row["path"] for row in request_log.find(store)] == ["/thread"]
+
+
+def test_journal_entries_without_sends_are_committed_together_shortly_after(store_location: str) -> None:
+    store = open_store(new_store(store_location))
+
+    async def work(commits: LoopCommits) -> list[str]:
+        commits.add(journal_row("/a"))
+        commits.add(journal_row("/b"))
+        before = [row["path"] for row in request_log.find(store)]
+        await asyncio.sleep(0.2)
+        return before
+
+    assert on_a_loop(store, work) == []  # not before the delay (nobody waited for them)
+    assert [row["path"] for row in request_log.find(store)] == ["/b", "/a"]

@@ -29,7 +29,7 @@ def test_instances_starting_together_create_the_schema_once(database: str) -> No
         stores = list(pool.map(lambda _: open_store(database), range(6)))
     assert all(isinstance(store, PostgresStore) for store in stores)
     rows = stores[0].connection().execute("SELECT version FROM schema_migrations").fetchall()
-    assert [row[0] for row in rows] == [3]
+    assert [row[0] for row in rows] == [3, 4]
     assert len({store._digest._key for store in stores}) == 1  # one SecretKey digest key for every instance
     for store in stores:
         store.close()

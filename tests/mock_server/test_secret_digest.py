@@ -11,6 +11,7 @@ import pytest
 
 from mock_server.store import Store
 from mock_server.store.secret_digest import MASK, PREFIX
+from mock_server.store.sqlite import SCHEMA_VERSION
 
 SECRET = "S3CRET-only-in-the-fixtures-9f2c"
 DOCUMENT = {"accounts": [{"api_key": "K1", "secret_key": SECRET, "balance": 5000}]}
@@ -70,8 +71,10 @@ def test_a_masked_secret_of_a_new_account_is_that_text(store: Store):
 def test_a_database_of_schema_2_is_upgraded_and_its_clear_secrets_removed(tmp_path: Path):
     db = tmp_path / "old.sqlite3"
     Store(db).close()
-    with sqlite3.connect(db) as old:  # what schema 2 looked like: no digest key, secrets in clear
+    with sqlite3.connect(db) as old:  # what schema 2 looked like: no digest key, secrets in clear, no journal
         old.execute("ALTER TABLE meta DROP COLUMN secret_digest_key")
+        old.execute("DROP TABLE requests")
+        old.execute("DROP TABLE journal_pruning")
         old.execute("UPDATE meta SET fixtures_json = ?, fixtures_version = 1", (json.dumps(DOCUMENT),))
         old.execute("INSERT INTO balances VALUES ('K1', 5000)")
         old.execute("PRAGMA user_version = 2")
@@ -79,7 +82,8 @@ def test_a_database_of_schema_2_is_upgraded_and_its_clear_secrets_removed(tmp_pa
     store = Store(db)
     try:
         assert store.fixtures().account("K1", SECRET) is not None
-        assert store.connection().execute("PRAGMA user_version").fetchone()[0] == 3
+        assert store.connection().execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store.connection().execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 0
     finally:
         store.close()
     assert SECRET.encode() not in file_bytes(db)

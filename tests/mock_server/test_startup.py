@@ -142,6 +142,10 @@ def test_a_host_that_is_not_an_address_of_this_machine_is_refused(tmp_path: Path
     ("--workers", "0", "expected a whole number from 1 to 1000, not 0"),
     ("--threads", "-4", "expected a whole number from 1 to 1000, not -4"),
     ("--callback-attempts", "0", "expected a whole number from 1 to 1000, not 0"),
+    ("--journal-max-requests", "-1", "expected a whole number from 0, not -1"),
+    ("--journal-max-requests", "many", "expected a whole number from 0, not 'many'"),
+    ("--journal-max-days", "nan", "expected days from 0 to 36600, not nan"),
+    ("--journal-max-days", "-2", "expected days from 0 to 36600, not -2"),
 ])
 def test_impossible_option_values_are_refused(tmp_path: Path, option: str, value: str, says: str):
     line = refused("serve", f"{option}={value}", cwd=tmp_path)

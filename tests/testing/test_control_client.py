@@ -100,6 +100,10 @@ def test_each_method_calls_its_operation_and_every_answer_follows_the_spec(serve
         (lambda c: c.message(smsid), "get_message"),
         (lambda c: c.replay_callback(smsid), "replay_callback"),  # 409: no callback due
         (lambda c: c.callbacks(smsid=smsid, state="pending"), "list_callbacks"),
+        (lambda c: c.requests(outcome="accepted", operation="send_zns_v5", code=100, recipient="84901888484",
+                              since=0, until="2999-01-01T00:00:00Z", limit=5), "list_requests"),
+        (lambda c: c.request_entry(c.requests(smsid=smsid)[0]["id"]), "get_request"),
+        (lambda c: c.add_scenario("get_balance", code="103", scope="worker-1"), "add_scenario"),
         (lambda c: c.add_scenario("get_balance", match={"ApiKey": "K"}, code="101", times=2), "add_scenario"),
         (lambda c: c.scenarios(), "list_scenarios"),
         (lambda c: c.remove_scenario(c.scenarios()[0]["id"]), "delete_scenario"),
@@ -115,6 +119,8 @@ def test_each_method_calls_its_operation_and_every_answer_follows_the_spec(serve
         (lambda c: c.remove_scenario(999999), "delete_scenario"),  # 404
         (lambda c: c.callbacks(state="lost"), "list_callbacks"),  # 400
         (lambda c: c.advance_clock(-5), "advance_clock"),  # 400
+        (lambda c: c.requests(outcome="lost"), "list_requests"),  # 400
+        (lambda c: c.request_entry(999999), "get_request"),  # 404
     ]
     for call, operation_id in calls:
         hit = recorded.operations_hit_by(call)

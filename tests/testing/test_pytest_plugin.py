@@ -395,6 +395,73 @@ def test_failure_messages_say_what_was_there_instead(inner: pytest.Pytester) -> 
     assert_server_gone(recorded(inner))
 
 
+# ============================================================================ the request journal and scopes
+def test_journal_helpers_list_count_verify_and_assert_no_refused(inner: pytest.Pytester) -> None:
+    inner.makepyfile(test_consumer='''
+        import httpx
+        import pytest
+
+        from recorder import record
+
+        def send(esms_mock, **fields):
+            body = {"ApiKey": esms_mock.api_key, "SecretKey": esms_mock.secret_key, "OAID": esms_mock.oaid,
+                    "Phone": "0901888484", "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}], **fields}
+            return httpx.post(f"{esms_mock.base_url}/MainService.svc/json/SendZaloMessage_V5_post/", json=body,
+                              headers=esms_mock.scope_headers, trust_env=False).json()
+
+        def test_accepted_requests_pass(esms_mock):
+            record(esms_mock)
+            with esms_mock.client() as client:
+                client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644",
+                                   template_data={"otp": "1"})
+            send(esms_mock)
+            esms_mock.assert_no_refused()
+            assert esms_mock.count_requests(outcome="accepted") == 2
+            [v6] = esms_mock.verify(1, operation="send_zns_v6", recipient="84901888484")
+            assert v6["scope"] == esms_mock.scope and esms_mock.scope.startswith("main:")
+            assert esms_mock.requests(scope=esms_mock.scope, operation="send_zns_v5")[0]["body"]["SecretKey"] == "********"
+
+        def test_refusals_are_listed_with_code_and_reason(esms_mock):
+            send(esms_mock, TempData=[{"key": "otp", "value": "12345678901"}])
+            httpx.post(f"{esms_mock.base_url}/MainService.svc/json/SendZaloMesage_V5_post/", json={}, trust_env=False)
+            esms_mock.assert_no_refused()
+
+        def test_verify_says_what_the_journal_holds(esms_mock):
+            send(esms_mock)
+            esms_mock.verify(2, operation="send_zns_v5")
+
+        def test_forced_code_header_and_scoped_scenarios(esms_mock):
+            assert send(esms_mock, **{})["CodeResult"] == "100"
+            forced = httpx.post(f"{esms_mock.base_url}/MainService.svc/json/GetBalance_json",
+                                json={"ApiKey": esms_mock.api_key, "SecretKey": esms_mock.secret_key},
+                                headers=esms_mock.forced_code_headers(103), trust_env=False).json()
+            assert forced["CodeResponse"] == "103"
+            esms_mock.add_scenario("send_zns_v6", code="789", scope=esms_mock.scope)
+            esms_mock.add_scenario("send_zns_v5", code="789", scope="another-worker")
+            with esms_mock.client() as client:
+                with pytest.raises(Exception) as refused:
+                    client.send_zns_v6(oa_id=esms_mock.oaid, phone="0901888484", template_id="205644",
+                                       template_data={"otp": "1"})
+            assert "789" in str(refused.value)
+            assert send(esms_mock)["CodeResult"] == "100"  # another worker's scenario does not apply
+            assert esms_mock.verify(1, code="789")[0]["forced"].startswith("scenario #")
+    ''')
+    result = run(inner)
+    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines([
+        "E *AssertionError: the eSMS mock refused 2 request(s):",
+        "E *#1 POST /MainService.svc/json/SendZaloMessage_V5_post/ (send_zns_v5) refused 790: Template data is not correct*",
+        "E *#2 POST /MainService.svc/json/SendZaloMesage_V5_post/ (no operation) unmatched HTTP 404: no eSMS operation at "
+        "*/SendZaloMesage_V5_post/; did you mean /MainService.svc/json/SendZaloMessage_V5_post/?",
+    ])
+    result.stdout.fnmatch_lines([
+        "E *AssertionError: expected 2 request(s) matching operation='send_zns_v5' in the eSMS mock's journal, found 1;*",
+        "E *#1 POST /MainService.svc/json/SendZaloMessage_V5_post/ (send_zns_v5) accepted 100",
+    ])
+    result.stdout.fnmatch_lines(["*- esms-mock journal -*", "*requests (newest first)*"])
+    assert_server_gone(recorded(inner))
+
+
 # ============================================================================ the entry point
 def test_the_pytest11_entry_point_loads_the_plugin(inner: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """`esms_mock = "mock_server.testing.pytest_plugin"` under [project.entry-points.pytest11] is all a consumer needs.

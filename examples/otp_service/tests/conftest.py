@@ -48,7 +48,9 @@ def otp_app(esms_mock, esms_callback_sink) -> Iterator[OtpApp]:
         reminder_template_id=REMINDER_TEMPLATE,
         callback_url=esms_callback_sink.url,
     )
-    service = OtpService(settings)
+    # The SDK client the mock hands out sends this test's X-Esms-Mock-Scope header: scenarios added
+    # with scope=esms_mock.scope apply to this test alone, even with workers sharing one mock.
+    service = OtpService(settings, client=esms_mock.client())
     app = create_app(service)
     # Each callback the mock sends reaches the app's real endpoint, and the mock sees its answer.
     esms_callback_sink.forward_to(

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 PHONE = "0901888484"
 INACTIVE_ZALO_USER = "0900000114"  # the mock's magic recipient: accepted, then Zalo error -114
+BLOCKED_PHONE = "0900000099"  # another: refused at once with 99 (block list)
 
 
 def test_otp_is_sent_delivered_and_recorded(otp_app, esms_mock, esms_callback_sink):
@@ -29,18 +30,35 @@ def test_otp_is_sent_delivered_and_recorded(otp_app, esms_mock, esms_callback_si
     assert report.send_status == 5 and report.send_success == 1
     assert esms_mock.wait_for_callback(sms_id, state="delivered")["attempt_count"] == 1
     assert otp_app.web.get(f"/otp/{sms_id}").get_json()["status"] == "delivered"
+    # Every request we made was one eSMS accepts, and we sent the OTP exactly once.
+    esms_mock.assert_no_refused()
+    esms_mock.verify(1, operation="send_zns_v6", recipient=PHONE)
 
 
 def test_a_template_error_is_reported_and_nothing_is_sent(otp_app, esms_mock):
-    esms_mock.add_scenario("send_zns_v6", code="789", times=1)
+    esms_mock.add_scenario("send_zns_v6", code="789", times=1, scope=esms_mock.scope)
 
     answer = otp_app.web.post("/otp", json={"phone": PHONE})
 
     assert answer.status_code == 422
     assert answer.get_json()["error"] == "template_error"
     assert answer.get_json()["code"] == "789"
-    assert esms_mock.messages() == []  # a refused request is not in the journal
+    assert esms_mock.messages() == []  # a refused request is no message...
+    [refused] = esms_mock.requests(outcome="refused")  # ...but the request journal has it
+    assert refused["code"] == "789" and refused["forced"].startswith("scenario")
     assert otp_app.web.post("/otp", json={"phone": PHONE}).status_code == 202  # times=1: the next one goes through
+
+
+def test_a_blocked_recipient_is_reported_with_the_reason_esms_gave(otp_app, esms_mock):
+    answer = otp_app.web.post("/otp", json={"phone": BLOCKED_PHONE})
+
+    assert answer.status_code == 422
+    assert answer.get_json()["code"] == "99"
+    # What the mock refused, and why: the first question when an integration fails.
+    [refused] = esms_mock.verify(1, outcome="refused", recipient=BLOCKED_PHONE)
+    assert refused["code"] == "99" and refused["reason"] == answer.get_json()["message"]
+    assert refused["body"]["SecretKey"] == "********"
+    assert esms_mock.count_requests(outcome="accepted") == 0
 
 
 def test_a_delivery_failure_is_recorded(otp_app, esms_mock, esms_callback_sink):

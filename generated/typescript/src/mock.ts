@@ -155,6 +155,27 @@ export class MockControlClient {
     return answer["callbacks"] as MockCallback[];
   }
 
+  /** Send the message's callback again now; answers the callbacks made pending again. */
+  async replayCallback(smsid: string): Promise<MockCallback[]> {
+    const answer = await this.request("POST", `/_mock/messages/${encodeURIComponent(smsid)}/callback/replay`);
+    return answer["callbacks"] as MockCallback[];
+  }
+
+  /** The request journal: every request to an eSMS path (accepted, refused, unmatched), newest first. `since`/`until`: RFC 3339 or epoch seconds (mock clock). */
+  async requests(filter: {
+    outcome?: "accepted" | "refused" | "unmatched"; code?: string; operation?: string; recipient?: string;
+    requestId?: string; smsid?: string; scope?: string; since?: string | number; until?: string | number; limit?: number;
+  } = {}): Promise<Json[]> {
+    const { requestId, ...rest } = filter;
+    const answer = await this.request("GET", "/_mock/requests", { query: { ...rest, request_id: requestId } });
+    return answer["requests"] as Json[];
+  }
+
+  /** One request of the journal by its `id`. */
+  async requestEntry(id: number): Promise<Json> {
+    return await this.request("GET", `/_mock/requests/${encodeURIComponent(String(id))}`);
+  }
+
   /** Every scenario, in the order they are tried, with how often each was used. */
   async scenarios(): Promise<Json[]> {
     return (await this.request("GET", "/_mock/scenarios"))["scenarios"] as Json[];

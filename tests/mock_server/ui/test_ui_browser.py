@@ -25,7 +25,7 @@ CHROMIUM = os.environ.get("ESMS_UI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "ui"
-WAIT_MS = 10_000
+WAIT_MS = 20_000  # a busy CI machine parses the 150 kB spec in Swagger UI slowly
 SEND = {
     "send_zns_v6": "/MainService.svc/json/SendZaloMessage_V6/",
     "send_zns_by_uid": "/MainService.svc/json/SendZaloMessage_V6/zalo_uid/",
@@ -126,20 +126,17 @@ def test_search_by_phone_in_another_form_finds_the_message_and_the_url_keeps_the
     assert page.tab.locator(f'tr[data-smsid="{smsid}"]').count() == 1
 
 
-def test_a_refused_request_shows_its_reason_when_the_mock_keeps_a_journal_of_requests(
-        page: Page, esms_mock: EsmsMock) -> None:
+def test_a_refused_request_appears_in_the_open_list_with_its_code_and_reason(page: Page, esms_mock: EsmsMock) -> None:
+    page.tab.goto("/_mock/ui/")
     httpx.post(esms_mock.base_url + SEND["send_zns_v6"], timeout=10,
                json={"ApiKey": esms_mock.api_key, "SecretKey": "wrong", "OAID": OAID, "Phone": PHONE, "TempID": "205644",
                      "TempData": {"otp": "1"}})
-    journal = httpx.get(esms_mock.base_url + "/_mock/requests", params={"outcome": "refused"}, timeout=10)
-    page.tab.goto("/_mock/ui/")
 
-    if journal.status_code == 200:
-        refused = page.tab.locator("tr.refused").first
-        refused.wait_for()
-        assert "101" in refused.inner_text() and journal.json()["requests"][0]["reason"] in refused.inner_text()
-    else:  # a mock without GET /_mock/requests: messages only, and the page says so
-        assert "keeps no journal of requests" in text_of(page, "p.hint")
+    refused = page.tab.locator("tr.refused").first
+    refused.wait_for()  # without a reload: the list polls
+    journal = httpx.get(esms_mock.base_url + "/_mock/requests", params={"outcome": "refused"}, timeout=10).json()
+    assert "101" in refused.inner_text() and journal["requests"][0]["reason"] in refused.inner_text()
+    page.screenshot("refused")
 
 
 # ---------------------------------------------------------------------------- each kind, rendered
