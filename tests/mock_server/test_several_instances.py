@@ -74,6 +74,17 @@ def test_journal_is_the_same_through_every_instance(three: list[ServedMock]) -> 
                 for instance in three]
     assert journals[0] == journals[1] == journals[2]
     assert set(journals[0]) == smsids
+    # The request journal: each instance writes an entry with its next commit, a few milliseconds
+    # after answering; then every instance lists the same 30 requests.
+    deadline = time.monotonic() + 10
+    while True:
+        requests = [[r["id"] for r in call(instance.base_url, "/_mock/requests?limit=100")["requests"]]
+                    for instance in three]
+        if (requests[0] == requests[1] == requests[2] and len(requests[0]) == 30) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert requests[0] == requests[1] == requests[2]
+    assert len(requests[0]) == 30
 
 
 def test_scenarios_clock_and_fixtures_changed_through_one_instance_are_served_by_every_instance(
