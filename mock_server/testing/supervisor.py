@@ -99,7 +99,8 @@ def _read(path: Path) -> str:
 class ServedMock:
     """`esms-mock serve` on a free loopback port, in its own session; `stop()` always ends it.
 
-    `db`: the SQLite file (kept across `restart()`). `fixtures`: loaded at the first start
+    `db`: the SQLite file (kept across `restart()`), or a PostgreSQL URL that several servers
+    share (its log then goes to the temporary folder unless `log_path` is given). `fixtures`: loaded at the first start
     (`--fixtures`); None passes none, so the server serves the fixtures stored in `db`, or the
     demo data if `db` is new. The server's output goes to `log_path` (default: next to `db`),
     appended across restarts. `read_timeout`: seconds before a caller whose headers or body stall
