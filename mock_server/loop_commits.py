@@ -1,7 +1,7 @@
 """Group commit on the served mock's event loop (mock_server.edge).
 
 A commit costs far more than the few inserts of an accepted message. On the event loop, every
-send handled in one iteration of the loop joins one open SQLite transaction, each in its own
+send handled in one iteration of the loop joins one open transaction (SQLite or PostgreSQL), each in its own
 SAVEPOINT (a refused or failing job rolls back alone); the transaction is committed by a
 callback scheduled for the next iteration, and each request's answer waits for that commit
 (`committed`). So no 100 is sent before its message is committed, and a batch costs one commit.
