@@ -53,6 +53,12 @@ def with_multichannel_oa(body: dict, oaid: str) -> dict:
     return body
 
 
+@pytest.fixture
+def db_location(store_location: str) -> str:
+    """Every test of this module runs on both store backends (SQLite and PostgreSQL)."""
+    return store_location
+
+
 # ---------------------------------------------------------------------------- 101
 @pytest.mark.parametrize("op_id", ALL_OPERATIONS)
 def test_wrong_secret_key_returns_101(shared_esms, op_id):

@@ -75,6 +75,12 @@ def decoded_error_info(query: dict[str, str]) -> dict[str, Any]:
     return json.loads(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
 
 
+
+@pytest.fixture
+def db_location(store_location: str) -> str:
+    """Every test of this module runs on both store backends (SQLite and PostgreSQL)."""
+    return store_location
+
 @pytest.fixture
 def slow_esms(slow_app) -> Esms:
     return Esms(slow_app.test_client())
