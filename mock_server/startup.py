@@ -30,7 +30,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 import orjson
 
@@ -60,14 +60,21 @@ def port_number(text: str) -> int:
     return port
 
 
-def seconds_not_negative(text: str) -> float:
+def _number_within(text: str, kind: type[int] | type[float], low: float, high: float, *,
+                   not_a_number: str, out_of_range: str) -> Any:
+    """`text` read as `kind` within [low, high], else argparse's error: "expected <what>, not <text>"."""
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not 0 <= value <= 86_400 or value != value:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 86400, not {text}")
+        raise argparse.ArgumentTypeError(f"expected {not_a_number}, not {text!r}") from None
+    if not low <= value <= high:  # also refuses nan, and inf where high is finite
+        raise argparse.ArgumentTypeError(f"expected {out_of_range}, not {text if kind is float else value}")
     return value
+
+
+def seconds_not_negative(text: str) -> float:
+    return float(_number_within(text, float, 0, 86_400, not_a_number="a number of seconds",
+                                out_of_range="seconds from 0 to 86400"))
 
 
 def seconds_positive(text: str) -> float:
@@ -78,35 +85,20 @@ def seconds_positive(text: str) -> float:
 
 
 def count_at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if not 1 <= value <= 1000:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 1000, not {value}")
-    return value
+    return int(_number_within(text, int, 1, 1000, not_a_number="a whole number",
+                              out_of_range="a whole number from 1 to 1000"))
 
 
 def count_not_negative(text: str) -> int:
     """A whole number from 0 (0: no limit), such as the journal's --journal-max-requests."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0, not {value}")
-    return value
+    return int(_number_within(text, int, 0, float("inf"), not_a_number="a whole number from 0",
+                              out_of_range="a whole number from 0"))
 
 
 def days_not_negative(text: str) -> float:
     """A number of days from 0 to 36600 (0: no limit), such as --journal-max-days."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of days, not {text!r}") from None
-    if not 0 <= value <= 36_600:  # also refuses nan and inf
-        raise argparse.ArgumentTypeError(f"expected days from 0 to 36600, not {text}")
-    return value
+    return float(_number_within(text, float, 0, 36_600, not_a_number="a number of days",
+                                out_of_range="days from 0 to 36600"))
 
 
 # ---------------------------------------------------------------------- the host and the port

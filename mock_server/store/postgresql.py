@@ -206,16 +206,9 @@ class PostgresStore(Store):
             self._writer, self._writer_pid = None, None
 
     # ------------------------------------------------------------------ what SQLite spells differently
-    def claim_due_callbacks(self, now: float, lease_seconds: float, limit: int) -> list[Any]:
-        """Lease due callbacks to this instance; SKIP LOCKED leaves those another instance is leasing
-        right now to it, and an expired lease (its instance died) makes a callback due again."""
-        with self.transaction() as db:
-            return db.execute(
-                "UPDATE callbacks SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
-                " SELECT id FROM callbacks WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?"
-                " ORDER BY next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING *",
-                (now + lease_seconds, now, now, limit),
-            ).fetchall()
+    # Lease due callbacks with SKIP LOCKED: those another instance is leasing right now are left
+    # to it, and an expired lease (its instance died) makes a callback due again.
+    _LEASE_LOCK = " FOR UPDATE SKIP LOCKED"
 
     def next_callback_due(self) -> float | None:
         row = self.connection().execute(

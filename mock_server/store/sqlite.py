@@ -669,13 +669,17 @@ class Store:
             f"SELECT * FROM callbacks{where} ORDER BY id DESC LIMIT ?", (*args, limit)  # noqa: S608
         ).fetchall()
 
+    # What the lease's SELECT adds to lock the rows it leases: nothing in SQLite, whose writers
+    # take turns on one lock; PostgreSQL's store skips rows another instance is leasing.
+    _LEASE_LOCK = ""
+
     def claim_due_callbacks(self, now: float, lease_seconds: float, limit: int) -> list[sqlite3.Row]:
         """Lease due callbacks to this worker; a lease that expires (a crash) makes them due again."""
         with self.transaction() as db:
             return db.execute(
                 "UPDATE callbacks SET lease_until = ?, attempts = attempts + 1 WHERE id IN ("
                 " SELECT id FROM callbacks WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ?"
-                " ORDER BY next_attempt_at LIMIT ?) RETURNING *",
+                f" ORDER BY next_attempt_at LIMIT ?{self._LEASE_LOCK}) RETURNING *",
                 (now + lease_seconds, now, now, limit),
             ).fetchall()
 

@@ -143,13 +143,15 @@ def message_entries(store: Store, filters: Filters, now: float) -> list[dict[str
     return entries[:LIST_LIMIT]
 
 
-def request_filters(filters: Filters) -> dict[str, str] | None:
-    """The request journal's query for these filters; None when they can only match messages."""
+def request_filters(filters: Filters) -> dict[str, Any] | None:
+    """The request journal's query for these filters (keywords of `request_log.find`); None when
+    they can only match messages."""
     if filters.status and filters.status != "refused" or filters.template or filters.oa:
         return None
     since, until = _moment(filters.since), _moment(filters.until)
-    return {"recipient": filters.recipient, "smsid": filters.smsid, "request_id": filters.request_id,
-            "code": filters.code, "since": since.isoformat() if since else "", "until": until.isoformat() if until else ""}
+    return {"recipient_keys": journal.recipient_keys(filters.recipient) if filters.recipient else (),
+            "smsid": filters.smsid or None, "request_id": filters.request_id or None, "code": filters.code or None,
+            "since": since.timestamp() if since else None, "until": until.timestamp() if until else None}
 
 
 def merge(messages: list[dict[str, Any]], requests: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,49 +1,32 @@
-"""The journal of every eSMS request (`GET /_mock/requests`), as the inbox reads it.
+"""The journal of every eSMS request, as the inbox reads it.
 
-The inbox lists refused and unmatched requests from it beside the accepted messages. It is read
-through the control plane's own route, in process, so the inbox and the control plane show the
-same thing (filters, masking, bounds). This is the one place that knows the endpoint's shape.
+The inbox lists refused and unmatched requests beside the accepted messages. It reads them with
+the query `GET /_mock/requests` answers from (`request_log.find`) and shows them in that
+endpoint's JSON form (`journal.request_json`), so the inbox and the control plane show the same.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import orjson
-from flask import Flask
+from mock_server.control import journal
+from mock_server.store import request_log
 
-REQUESTS_PATH = "/_mock/requests"
 NOT_ACCEPTED = ("refused", "unmatched")
 
 
-def not_accepted(app: Flask, filters: dict[str, str], limit: int) -> list[dict[str, Any]]:
-    """Refused and unmatched requests matching `filters` (the endpoint's own query parameters),
-    newest first; [] when the journal cannot answer these filters (e.g. a malformed time)."""
-    found: list[dict[str, Any]] = []
-    wanted = filters.get("outcome")
-    for outcome in NOT_ACCEPTED:
-        if wanted and wanted != outcome:
-            continue
-        query = {**{k: v for k, v in filters.items() if v}, "outcome": outcome, "limit": str(limit)}
-        response = app.test_client().get(REQUESTS_PATH, query_string=query)
-        if response.status_code != 200:
-            continue
-        try:
-            body = orjson.loads(response.get_data())
-        except orjson.JSONDecodeError:
-            continue
-        found.extend(r for r in body.get("requests", []) if isinstance(r, dict))
-    found.sort(key=lambda r: str(r.get("received_at", "")), reverse=True)
-    return found[:limit]
+def not_accepted(state: Any, filters: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """Refused and unmatched requests matching `filters` (keyword filters of `request_log.find`),
+    newest first."""
+    state.journal_writer.flush()  # this process's requests of the last moments (see request_log)
+    rows = [row for outcome in NOT_ACCEPTED
+            for row in request_log.find(state.store, outcome=outcome, limit=limit, **filters)]
+    rows.sort(key=lambda row: row["received_at"], reverse=True)
+    return [journal.request_json(row) for row in rows[:limit]]
 
 
-def newest(app: Flask) -> str:
+def newest(state: Any) -> str:
     """The id of the newest request the journal holds ('' when empty): part of the list's version."""
-    response = app.test_client().get(REQUESTS_PATH, query_string={"limit": "1"})
-    if response.status_code != 200:
-        return ""
-    try:
-        requests = orjson.loads(response.get_data()).get("requests") or [{}]
-    except (orjson.JSONDecodeError, AttributeError):
-        return ""
-    return str(requests[0].get("id", "")) if isinstance(requests[0], dict) else ""
+    state.journal_writer.flush()
+    newest_id = state.store.connection().execute("SELECT MAX(id) FROM requests").fetchone()[0]
+    return "" if newest_id is None else str(newest_id)

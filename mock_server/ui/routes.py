@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from mock_server.control import journal
 from mock_server.control import discovery
@@ -28,7 +28,6 @@ POLL_MS = 1500
 CSP = ("default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'self'")
 FORM_OPERATIONS = frozenset({"send_full_content_form"})
-# In the served specs' examples; not journal.MASK, whose `*` would start a YAML alias.
 
 
 def blueprint(state: Any) -> Blueprint:
@@ -59,7 +58,7 @@ def blueprint(state: Any) -> Blueprint:
         messages = masked([inbox.message_row(e, fixtures) for e in inbox.message_entries(store, filters, at)])
         query = inbox.request_filters(filters)
         requests = [] if query is None else [  # masked before the body is turned into text
-            inbox.request_row(masked(r)) for r in request_journal.not_accepted(current_app, query, inbox.LIST_LIMIT)]
+            inbox.request_row(masked(r)) for r in request_journal.not_accepted(state, query, inbox.LIST_LIMIT)]
         return {"filters": filters, "rows": inbox.merge(messages, requests), "now": journal.iso(at),
                 "poll_ms": POLL_MS,
                 "status_choices": inbox.STATUS_CHOICES, "oas": _oas(fixtures),
@@ -78,7 +77,7 @@ def blueprint(state: Any) -> Blueprint:
     @bp.get("/rows")
     def list_rows() -> Response:
         """The list's rows, for the page's poll; 304 when nothing they depend on changed."""
-        version = inbox.version(store, now(), request_journal.newest(current_app))
+        version = inbox.version(store, now(), request_journal.newest(state))
         if request.headers.get("X-Inbox-Version") == version:
             return Response(status=304, headers={"X-Inbox-Version": version})
         response = page("_rows.html", **list_context())
