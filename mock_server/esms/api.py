@@ -102,7 +102,7 @@ class EsmsApi:
     max_body_bytes: int
     fallback: WsgiApp  # Flask: the control plane, 404 and 405
     journal_writer: JournalWriter
-    on_request: Callable[[], None] = lambda: None
+    on_request: Callable[[], None] = lambda: None  # starts this process's background threads (idempotent)
     routes: dict[str, dict[str, Operation]] = field(default_factory=dict)
     # Where entries go: the writer thread, or (served) the event loop's group commit, which puts
     # them in its own transaction and sends other threads' entries on to the writer.
@@ -126,6 +126,7 @@ class EsmsApi:
     # ------------------------------------------------------------------ the WSGI server's path
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """The WSGI app (Flask's test client, `create_app`); the served mock uses `respond` (mock_server.edge)."""
+        self.on_request()
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
         if not path.startswith(CONTROL_PREFIX):
             environ["PATH_INFO"] = normalise(path)  # Flask's 404 and 405 are routed on the normal form too
@@ -192,8 +193,8 @@ class EsmsApi:
         """The answer to one request of `op`: decode, scenarios, authenticate, validate, handle.
 
         Never raises: a bug in the mock becomes a JSON answer (and a traceback in the log). The
-        answer carries its journal entry; the server passes it to `journal` once it is sent."""
-        self.on_request()
+        answer carries its journal entry; the server passes it to `journal` once it is sent.
+        The server calls `on_request` first (the edge once per worker, the WSGI app per request)."""
         started = time.perf_counter()
         row = request_journal.new_row(request.method, request.path or op.path, op.operation_id, time.time(), None)
         try:

@@ -10,7 +10,6 @@ that must not sit readable in a file, not a user's password against offline gues
 from __future__ import annotations
 
 import copy
-import hashlib
 import hmac
 import secrets
 from typing import Any
@@ -30,7 +29,8 @@ class SecretDigest:
         self._key = bytes.fromhex(key_hex)
 
     def __call__(self, secret: str) -> str:
-        return PREFIX + hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+        # hmac.digest: OpenSSL's one-shot HMAC, several times quicker than building an hmac.HMAC.
+        return PREFIX + hmac.digest(self._key, secret.encode("utf-8", "surrogatepass"), "sha256").hex()
 
 
 def matches(stored: str, digest_of_given: str) -> bool:

@@ -183,6 +183,10 @@ class Commits(Protocol):
 
     def flush(self) -> None: ...
 
+    def after_commit(self, then: Callable[[], None]) -> None: ...
+
+    def state(self, read: Callable[[], T]) -> T: ...
+
 
 class _Ticket:
     """One job waiting for a group commit.
@@ -241,6 +245,14 @@ class GroupCommit:
 
     def flush(self) -> None:
         """Nothing to do: every batch is committed before `run` returns (see mock_server.loop_commits)."""
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """Call `then` now: what `run` stored is committed when it returns."""
+        then()
+
+    def state(self, read: Callable[[], T]) -> T:
+        """`read()`: no batch stays open between jobs here."""
+        return read()
 
     def _lead(self) -> None:
         with self._lock:
@@ -426,7 +438,11 @@ class Store:
 
     # ------------------------------------------------------------------ clock and fixtures
     def state(self) -> tuple[float, int, int]:
-        """(clock offset, fixtures version, scenarios version): the one read every request makes."""
+        """(clock offset, fixtures version, scenarios version): the one read every request makes
+        (read once per batch while a loop's batch holds the writers' lock, see LoopCommits.state)."""
+        return self.commits.state(self._read_state)
+
+    def _read_state(self) -> tuple[float, int, int]:
         row = self.connection().execute("SELECT clock_offset, fixtures_version, scenarios_version FROM meta").fetchone()
         return float(row[0]), int(row[1]), int(row[2])
 

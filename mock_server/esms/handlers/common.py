@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
-import secrets
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -128,13 +128,23 @@ def zns_price(call: Call, template: Template | None, sms_type: str = "25") -> fl
 
 
 # ---------------------------------------------------------------------- building messages
+# Identifiers start with the time in milliseconds (12 hex digits), like a UUIDv7: each new one sorts
+# after the last, so storing it appends to its index instead of touching a random page (random ids
+# made an accepted message write several more pages, measured in `make bench`). The rest is random,
+# from the process's Mersenne Twister (reseeded in every forked worker by the random module): these
+# identify messages, they protect nothing, and a system call per id showed in profiles.
+def _time_prefix() -> str:
+    return f"{time.time_ns() // 1_000_000:012x}"
+
+
 def new_smsid() -> str:
     """32 hex characters and a short decimal suffix, like the vendor's samples."""
-    return os.urandom(16).hex() + str(secrets.randbelow(900) + 100)
+    return f"{_time_prefix()}{random.getrandbits(80):020x}{random.randrange(100, 1000)}"
 
 
 def new_zalo_msg_id() -> str:
-    return secrets.token_hex(10)
+    """20 hex characters."""
+    return f"{_time_prefix()}{random.getrandbits(32):08x}"
 
 
 def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, outcome: Outcome | None = None) -> RecipientDraft:
@@ -190,7 +200,8 @@ def accept(
     quota_exempt: bool = False,
     partial: bool = False,
 ) -> list[str | None]:
-    """Store the messages in one transaction (124 and 103 come from here), then wake the dispatcher."""
+    """Store the messages in one transaction (124 and 103 come from here); the dispatcher is woken
+    once they are committed, if they queued a callback."""
     try:
         results = call.store.accept(
             call.account.api_key,
@@ -212,7 +223,7 @@ def accept(
                 str(draft.sandbox).lower(), draft.price,
             )
     if call.dispatcher is not None and any(d.callbacks for d in drafts):
-        call.dispatcher.wake()
+        call.store.commits.after_commit(call.dispatcher.wake)
     return results
 
 
