@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mock_server.store import Store, request_log
+from mock_server.store.acceptance import StagedSends, staged_alone
 from mock_server.store.request_log import JournalSink, RequestRow
 
 log = logging.getLogger("esms_mock")
@@ -29,7 +30,7 @@ T = TypeVar("T")
 
 
 class _Batch:
-    __slots__ = ("db", "committed", "jobs", "journal", "then", "state")
+    __slots__ = ("db", "committed", "jobs", "journal", "then", "state", "staged")
 
     def __init__(self, db: sqlite3.Connection, committed: asyncio.Future[BaseException | None]) -> None:
         self.db = db
@@ -38,6 +39,7 @@ class _Batch:
         self.journal: list[RequestRow] = []  # request journal entries, inserted just before the commit
         self.then: list[Callable[[], None]] = []  # called once committed (`after_commit`)
         self.state: Any = None  # the store's state as read while this batch held the lock (`state`)
+        self.staged: StagedSends | None = None  # the accepted messages' writes, written just before the commit
 
 
 JOURNAL_DELAY = 0.02  # seconds a journal entry may wait for a batch of sends to share its commit
@@ -79,6 +81,22 @@ class LoopCommits:
             raise
         db.execute("RELEASE job")
         return result
+
+    def stage(self, job: Callable[[StagedSends], T]) -> T:
+        """Run `job` on the open batch's `StagedSends` (see mock_server.store.acceptance): what it
+        stages is written just before the batch commits, with every other send of the batch.
+
+        No savepoint: a job that refuses (124, 103) or fails has staged nothing. Off the loop's
+        thread, a transaction of its own, as `run`."""
+        if threading.get_ident() != self._loop_thread:
+            with self._store.transaction() as db:
+                return staged_alone(db, job)
+        batch = self._open or self._begin()
+        self._joined = batch
+        batch.jobs += 1
+        if batch.staged is None:
+            batch.staged = StagedSends(batch.db)
+        return job(batch.staged)
 
     def after_commit(self, then: Callable[[], None]) -> None:
         """Call `then` once what the loop's thread just stored is committed (at once elsewhere:
@@ -147,14 +165,18 @@ class LoopCommits:
             batch = self._begin()  # for the journal's entries alone
         self._open = None
         outcome: BaseException | None = None
-        if self._journal_rows:
-            batch.journal, self._journal_rows = self._journal_rows, []
-            self._insert_journal(batch)
+        journal, self._journal_rows = self._journal_rows, []
         try:
+            if batch.staged is not None:
+                batch.staged.write()  # if this fails, no send of the batch is stored: each answers the honest 500
+            if journal:
+                batch.journal = journal
+                self._insert_journal(batch)
             self._store.end_batch(batch.db, commit=True)
         except Exception as exc:  # nothing of the batch is stored: each of its requests answers an error
             log.exception("event=commit_failed")
             outcome = exc
+            self._journal_rows[:0] = journal  # other requests' entries: they go with the next commit
             try:
                 self._store.end_batch(batch.db, commit=False)
             except Exception:  # noqa: S110 - the connection is gone: nothing left to roll back

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import orjson
-
+from mock_server.store import acceptance, request_log, secret_digest
 from mock_server.store import fixtures as fixtures_module
-from mock_server.store import request_log, secret_digest
-from mock_server.store.clock import DAY_SECONDS, vietnam_day
+from mock_server.store.acceptance import Refused, StagedSends, staged_alone
+from mock_server.store.clock import vietnam_day
 from mock_server.store.fixtures import Fixtures
 
 SCHEMA = """
@@ -111,20 +110,10 @@ SCHEMA_VERSION = 4  # PRAGMA user_version of a database this code can use
 MIGRATES_FROM = (2, 3)
 
 JOURNAL_TABLES = ("requests", "messages", "callbacks", "callback_attempts", "request_ids", "quota_use", "otps", "registrations")
-REQUEST_ID_WINDOW = DAY_SECONDS
 
 
 class StoreError(Exception):
     """The database file cannot be used (e.g. made by another version)."""
-
-
-class Refused(Exception):
-    """The accepting transaction was rolled back; `code` is the eSMS answer (124, 103)."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(code, detail)
-        self.code = code
-        self.detail = detail
 
 
 @dataclass
@@ -180,6 +169,8 @@ class Commits(Protocol):
     """How `Store.accept` runs its job: GroupCommit (threads) or LoopCommits (mock_server.loop_commits)."""
 
     def run(self, job: Callable[[sqlite3.Connection], T]) -> T: ...
+
+    def stage(self, job: Callable[[StagedSends], T]) -> T: ...
 
     def flush(self) -> None: ...
 
@@ -242,6 +233,10 @@ class GroupCommit:
         if ticket.error is not None:
             raise ticket.error
         return ticket.result  # type: ignore[no-any-return]
+
+    def stage(self, job: Callable[[StagedSends], T]) -> T:
+        """`job` in a transaction (a group commit's savepoint) of its own, its staged writes written at its end."""
+        return self.run(lambda db: staged_alone(db, job))
 
     def flush(self) -> None:
         """Nothing to do: every batch is committed before `run` returns (see mock_server.loop_commits)."""
@@ -531,94 +526,9 @@ class Store:
         used in the last 24 hours). Without `partial`, any refusal refuses the whole request
         (raises `Refused`). Raises `Refused("103")` when the balance does not cover the price.
         """
-        def job(db: sqlite3.Connection) -> list[str | None]:
-            results: list[str | None] = []
-            stored: list[MessageDraft] = []
-            for draft in drafts:
-                code = None if draft.sandbox else self._reserve_request_ids(db, api_key, draft, now)
-                if code and not partial:
-                    raise Refused(code, "RequestId already used in the last 24 hours")
-                results.append(code)
-                if code is None:
-                    stored.append(draft)
-            for draft in stored:
-                if draft.quota_oaid and not draft.sandbox:
-                    self._use_quota(db, draft, now, daily_quota, quota_exempt, on_quota_exceeded)
-            price = sum(d.price for d in stored if not d.sandbox)
-            if price > 0:
-                updated = db.execute(
-                    "UPDATE balances SET balance = balance - ? WHERE api_key = ? AND balance >= ?",
-                    (price, api_key, price),
-                ).rowcount
-                if updated == 0:
-                    raise Refused("103", f"the balance does not cover {price:.0f} VND")
-            for draft in stored:
-                # Built last: the quota may have changed a recipient's outcome above.
-                if build_callbacks is not None and not draft.sandbox:
-                    draft.callbacks = build_callbacks(draft)
-                self._insert_message(db, api_key, draft, now)
-            return results
-
-        return self.commits.run(job)
-
-    def _reserve_request_ids(self, db: sqlite3.Connection, api_key: str, draft: MessageDraft, now: float) -> str | None:
-        for request_id in draft.request_ids:
-            changed = db.execute(
-                "INSERT INTO request_ids (api_key, request_id, accepted_at, smsid) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (api_key, request_id) DO UPDATE SET accepted_at = excluded.accepted_at, "
-                "smsid = excluded.smsid WHERE request_ids.accepted_at <= ?",
-                (api_key, request_id, now, draft.smsid, now - REQUEST_ID_WINDOW),
-            ).rowcount
-            if changed == 0:
-                return "124"
-        return None
-
-    def _use_quota(
-        self,
-        db: sqlite3.Connection,
-        draft: MessageDraft,
-        now: float,
-        daily_quota: int | None,
-        exempt: bool,
-        on_exceeded: fixtures_module.Outcome | None,
-    ) -> None:
-        count = len(draft.recipients)
-        used = db.execute(
-            "INSERT INTO quota_use (oaid, day, used) VALUES (?, ?, ?) ON CONFLICT (oaid, day) "
-            "DO UPDATE SET used = quota_use.used + excluded.used RETURNING used",
-            (draft.quota_oaid, vietnam_day(now), count),
-        ).fetchone()[0]
-        if daily_quota is None or exempt or on_exceeded is None:
-            return
-        first = used - count  # quota already used before this message
-        for offset, recipient in enumerate(draft.recipients):
-            if first + offset >= daily_quota:
-                recipient.outcome = on_exceeded
-                recipient.price = draft.quota_fallback_price
-
-    def _insert_message(self, db: sqlite3.Connection, api_key: str, draft: MessageDraft, now: float) -> None:
-        if len(draft.recipients) != 1:
-            raise ValueError(f"a message has exactly one recipient, not {len(draft.recipients)}")
-        r = draft.recipients[0]
-        db.execute(
-            "INSERT INTO messages (smsid, api_key, operation, type_id, oaid, template_id, campaign, request_id, "
-            "callback_url, sandbox, accepted_at, send_at, final_at, content, body_json, extra_json, "
-            "recipient, recipient_key, outcome_json, price, telcoid, network, zalo_msg_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                draft.smsid, api_key, draft.operation, draft.type_id, draft.oaid, draft.template_id,
-                draft.campaign, draft.request_ids[0] if draft.request_ids else None, draft.callback_url,
-                int(draft.sandbox), now, draft.send_at, draft.final_at, draft.content,
-                orjson.dumps(draft.body).decode(), orjson.dumps(draft.extra).decode(),
-                r.recipient, r.recipient_key, orjson.dumps(r.outcome.to_fixture()).decode(), r.price,
-                r.telcoid, r.network, r.zalo_msg_id,
-            ),
-        )
-        if draft.callbacks and not draft.sandbox:
-            db.executemany(
-                "INSERT INTO callbacks (smsid, url, query, due_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)",
-                [(draft.smsid, c.url, c.query, c.due_at, c.due_at) for c in draft.callbacks],
-            )
+        return self.commits.stage(lambda staged: acceptance.accept(
+            staged, api_key, drafts, now, daily_quota=daily_quota, quota_exempt=quota_exempt,
+            on_quota_exceeded=on_quota_exceeded, partial=partial, build_callbacks=build_callbacks))
 
     # ------------------------------------------------------------------ reading messages
     def message(self, smsid: str, api_key: str | None = None) -> sqlite3.Row | None:
