@@ -1,5 +1,6 @@
 """Group commit on the event loop (mock_server.loop_commits): the sends of one loop iteration share one
-transaction, each in its own savepoint; every 100 is committed before it is answered."""
+transaction (accepted messages staged and written together, other jobs each in a savepoint); every
+100 is committed before it is answered."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from mock_server.loop_commits import LoopCommits
 from mock_server.store import Refused, Store, is_database_url, open_store, request_log
 from mock_server.store.request_log import JournalWriter, RequestRow
 from mock_server.testing import ServedMock
-from test_store import API_KEY, draft, new_store
+from test_store import API_KEY, PRICE, draft, new_store
 
 V5 = "/MainService.svc/json/SendZaloMessage_V5_post/"
 
@@ -83,6 +84,40 @@ def test_a_refused_or_failing_request_in_a_batch_does_not_undo_the_others(store_
     assert on_a_loop(store, work) is None
     assert stored_smsids(store_location) == {first.smsid, last.smsid}
     assert store.connection().execute("SELECT COUNT(*) FROM balances WHERE api_key = 'half-written'").fetchone()[0] == 0
+
+
+def test_sends_of_one_batch_spend_the_balance_together_and_the_one_it_does_not_cover_gets_103(
+        store_location: str) -> None:
+    store = open_store(new_store(store_location, balance=2.5 * PRICE))
+    first, second, third = (draft(uuid.uuid4().hex) for _ in range(3))
+
+    async def work(commits: LoopCommits) -> Any:
+        assert store.accept(API_KEY, [first], first.send_at) == [None]
+        assert store.accept(API_KEY, [second], second.send_at) == [None]
+        with pytest.raises(Refused) as refused:  # 2.5 prices minus the two staged in this batch
+            store.accept(API_KEY, [third], third.send_at)
+        assert refused.value.code == "103"
+        return await commits.joined()  # type: ignore[misc]
+
+    assert on_a_loop(store, work) is None
+    assert stored_smsids(store_location) == {first.smsid, second.smsid}
+    assert store.balance(API_KEY) == pytest.approx(0.5 * PRICE)
+    assert store.quota_used(first.quota_oaid or "", time.time()) == 2  # the refused send used no quota
+
+
+def test_a_request_id_stored_by_an_earlier_batch_is_refused_with_124_in_a_later_one(store_location: str) -> None:
+    store = open_store(new_store(store_location))
+    first, repeated = draft("kept-id"), draft("kept-id")
+
+    async def work(commits: LoopCommits) -> Any:
+        store.accept(API_KEY, [first], first.send_at)
+        await commits.joined()  # type: ignore[misc]
+        with pytest.raises(Refused) as refused:
+            store.accept(API_KEY, [repeated], repeated.send_at)
+        return refused.value.code
+
+    assert on_a_loop(store, work) == "124"
+    assert stored_smsids(store_location) == {first.smsid}
 
 
 def test_another_write_on_the_loop_commits_the_open_batch_first_instead_of_waiting_for_it(store_location: str) -> None:
