@@ -1,10 +1,12 @@
 """Group commit on the served mock's event loop (mock_server.edge).
 
 A commit costs far more than the few inserts of an accepted message. On the event loop, every
-send handled in one iteration of the loop joins one open transaction (SQLite or PostgreSQL), each in its own
-SAVEPOINT (a refused or failing job rolls back alone); the transaction is committed by a
-callback scheduled for the next iteration, and each request's answer waits for that commit
-(`committed`). So no 100 is sent before its message is committed, and a batch costs one commit.
+send handled in one iteration of the loop joins one open transaction (SQLite or PostgreSQL): an
+accepted message's writes are staged and written together just before the commit (`stage`,
+mock_server.store.acceptance), any other job runs in a SAVEPOINT of its own (`run`: a failing job
+rolls back alone). The transaction is committed by a callback scheduled for the next iteration,
+and each request's answer waits for that commit (`committed`). So no 100 is sent before its
+message is committed, and a batch costs one commit.
 
 Only the loop's thread batches: any other thread (the control plane's pool) commits its job in a
 transaction of its own. A write of the loop's thread outside `accept` (a scenario's hit
