@@ -173,17 +173,18 @@ def redacted(data: dict[str, Any]) -> dict[str, Any]:
     """The request as the journal keeps it: never the SecretKey, and no deeper than
     MAX_JOURNAL_DEPTH levels (an unknown field may hold anything the JSON parser accepts, and
     the journal must still be able to write it)."""
-    return {key: _bounded(value, 1) for key, value in data.items() if key != "SecretKey"}
+    # Scalars are taken as they are, without a call each: most of a body is scalars.
+    return {key: _bounded(value, 1) if isinstance(value, (dict, list)) else value
+            for key, value in data.items() if key != "SecretKey"}
 
 
-def _bounded(value: Any, depth: int) -> Any:
-    if not isinstance(value, (dict, list)):
-        return value
+def _bounded(value: dict[str, Any] | list[Any], depth: int) -> Any:
     if depth >= MAX_JOURNAL_DEPTH:
         return TOO_DEEP
+    depth += 1
     if isinstance(value, dict):
-        return {key: _bounded(item, depth + 1) for key, item in value.items()}
-    return [_bounded(item, depth + 1) for item in value]
+        return {key: _bounded(item, depth) if isinstance(item, (dict, list)) else item for key, item in value.items()}
+    return [_bounded(item, depth) if isinstance(item, (dict, list)) else item for item in value]
 
 
 def request_ids(*values: Any) -> list[str]:
@@ -229,6 +230,6 @@ def accept(
 
 def phone_or_108(phone: str) -> str:
     digits = phone.lstrip("+")
-    if not (digits.isdigit() and (national(phone).startswith("0") and len(national(phone)) in (10, 11))):
+    if not (digits.isdigit() and (national_form := national(phone)).startswith("0") and len(national_form) in (10, 11)):
         raise EsmsError("108", f"The phone number {phone} is not valid.")
     return phone
