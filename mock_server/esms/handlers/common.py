@@ -69,8 +69,8 @@ def require_template(oa: Oa, template_id: str) -> Template:
 def check_values(template: Template, values: dict[str, str]) -> None:
     """790 unless the values fit the template's variables."""
     known = {p.name for p in template.params}
-    unknown = sorted(set(values) - known)
-    if unknown:
+    if not known.issuperset(values):
+        unknown = sorted(set(values) - known)
         raise EsmsError("790", f"Template data is not correct: {', '.join(unknown)} not in template {template.id}")
     for param in template.params:
         value = values.get(param.name)
@@ -189,6 +189,9 @@ def _bounded(value: dict[str, Any] | list[Any], depth: int) -> Any:
 
 def request_ids(*values: Any) -> list[str]:
     """The request's RequestIds, each once: one request never collides with itself."""
+    if len(values) == 1:  # most requests: one RequestId, or none
+        value = values[0]
+        return [value] if isinstance(value, str) and value else []
     return list(dict.fromkeys(value for value in values if isinstance(value, str) and value))
 
 
