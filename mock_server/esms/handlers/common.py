@@ -133,18 +133,20 @@ def zns_price(call: Call, template: Template | None, sms_type: str = "25") -> fl
 # made an accepted message write several more pages, measured in `make bench`). The rest is random,
 # from the process's Mersenne Twister (reseeded in every forked worker by the random module): these
 # identify messages, they protect nothing, and a system call per id showed in profiles.
+# %-formatting and random() rather than format specs and randrange (Python code): these run for
+# every message, and this way cost a quarter less.
 def _time_prefix() -> str:
-    return f"{time.time_ns() // 1_000_000:012x}"
+    return "%012x" % (time.time_ns() // 1_000_000)
 
 
 def new_smsid() -> str:
-    """32 hex characters and a short decimal suffix, like the vendor's samples."""
-    return f"{_time_prefix()}{random.getrandbits(80):020x}{random.randrange(100, 1000)}"
+    """32 hex characters and a short decimal suffix (100 to 999), like the vendor's samples."""
+    return "%s%020x%d" % (_time_prefix(), random.getrandbits(80), 100 + int(random.random() * 900))
 
 
 def new_zalo_msg_id() -> str:
     """20 hex characters."""
-    return f"{_time_prefix()}{random.getrandbits(32):08x}"
+    return "%s%08x" % (_time_prefix(), random.getrandbits(32))
 
 
 def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, outcome: Outcome | None = None) -> RecipientDraft:
