@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mock_server.store.fixtures import Fixtures, Outcome
-from mock_server.esms.phones import hashed, recipient_key
+from mock_server.esms.phones import hashed
 
 # Magic recipients, like Twilio's test numbers: no fixtures needed. The last three digits pick the
 # outcome: phones 0900000NNN (any 0/84/+84 form, or its SHA-256 for hash_phone) and Zalo user ids
@@ -38,10 +38,11 @@ REJECTED = 4
 FINISHED = 5
 
 
-def outcome_for(recipient: str, fixtures: Fixtures) -> Outcome:
-    key = recipient_key(recipient)
-    if key in fixtures.recipients:
-        return fixtures.recipients[key]
+def outcome_for(key: str, fixtures: Fixtures) -> Outcome:
+    """The outcome of the recipient whose `recipient_key` (mock_server.esms.phones) is `key`."""
+    found = fixtures.recipients.get(key)
+    if found is not None:
+        return found
     suffix = _magic_suffix(key)
     if suffix is not None:
         return MAGIC_OUTCOMES.get(suffix, DELIVERED)

@@ -41,7 +41,8 @@ def hashed(phone: str) -> str:
 def recipient_key(recipient: str) -> str:
     """The key under which outcomes are looked up: phones in national form, anything else as given."""
     stripped = recipient.strip()
-    if stripped.lstrip("+").isdigit() and (stripped.startswith(("0", "84", "+84")) and len(stripped.lstrip("+")) <= 12):
+    digits = stripped.lstrip("+")
+    if digits.isdigit() and len(digits) <= 12 and stripped.startswith(("0", "84", "+84")):
         return national(stripped)
     return stripped
 

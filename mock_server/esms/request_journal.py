@@ -67,9 +67,15 @@ def scope_of(raw: str | None) -> str | None:
 
 def masked(data: Any) -> Any:
     """`data` with its SecretKey masked (top level: that is where eSMS reads it)."""
-    if isinstance(data, dict) and any(isinstance(k, str) and k.lower() in _SECRET_FIELDS for k in data):
-        return {k: MASK if isinstance(k, str) and k.lower() in _SECRET_FIELDS else v for k, v in data.items()}
-    return data
+    if not isinstance(data, dict):
+        return data
+    shown: dict[Any, Any] | None = None  # a copy only when there is something to mask
+    for key in data:
+        if isinstance(key, str) and key.lower() in _SECRET_FIELDS:
+            if shown is None:
+                shown = dict(data)
+            shown[key] = MASK  # in place: the keys keep their order
+    return data if shown is None else shown
 
 
 def bounded(data: dict[str, Any]) -> dict[str, Any]:

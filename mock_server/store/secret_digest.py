@@ -23,14 +23,30 @@ def new_key() -> str:
 
 
 class SecretDigest:
-    """The digest of a SecretKey under one database's key."""
+    """The digest of a SecretKey under one database's key.
+
+    Every request authenticates, almost always with the same few secrets: the digests of recently
+    seen ones are kept in memory (never written anywhere), so a request looks one up instead of
+    computing an HMAC (several microseconds on the served loop, in profiles of the valid send)."""
+
+    CACHED = 1024  # secrets remembered; past that the memory starts again from empty
+    CACHED_LENGTH = 256  # longer secrets are not remembered: the memory stays small whatever is sent
 
     def __init__(self, key_hex: str) -> None:
         self._key = bytes.fromhex(key_hex)
+        self._known: dict[str, str] = {}
 
     def __call__(self, secret: str) -> str:
+        known = self._known.get(secret)
+        if known is not None:
+            return known
         # hmac.digest: OpenSSL's one-shot HMAC, several times quicker than building an hmac.HMAC.
-        return PREFIX + hmac.digest(self._key, secret.encode("utf-8", "surrogatepass"), "sha256").hex()
+        digest = PREFIX + hmac.digest(self._key, secret.encode("utf-8", "surrogatepass"), "sha256").hex()
+        if len(secret) <= self.CACHED_LENGTH:
+            if len(self._known) >= self.CACHED:
+                self._known.clear()  # under the GIL: a thread racing this only computes a digest again
+            self._known[secret] = digest
+        return digest
 
 
 def matches(stored: str, digest_of_given: str) -> bool:

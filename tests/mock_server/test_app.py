@@ -87,3 +87,14 @@ def test_a_bug_in_the_control_plane_is_an_honest_json_500(app: Flask, client: Fl
     assert response.get_json() == {"error": "Internal error in the mock",
                                    "message": "The mock failed on this request (a bug in the mock); the server log "
                                               "has the traceback."}
+
+
+def test_paths_are_routed_alike_whether_their_normal_form_is_remembered_or_not(app: Flask):
+    api = app.extensions["esms_mock"].api
+    spellings = ["/MainService.svc/json/GetBalance_json", "/mainservice.svc//JSON/getbalance_json/"]
+    spellings += [f"/x{n}" for n in range(api.NORMAL_PATHS_KEPT + 5)]  # fills the memory past its bound
+    spellings += ["/" + "a" * api.NORMAL_PATH_LENGTH + "/MainService.svc/json/GetBalance_json"]  # never remembered
+    for _ in range(2):  # the first time normalised, the second (if kept) remembered
+        assert [api.operation("POST", path) is not None for path in spellings[:2]] == [True, True]
+        assert not any(api.operation("POST", path) for path in spellings[2:])
+    assert len(api._normal_paths) <= api.NORMAL_PATHS_KEPT

@@ -135,6 +135,15 @@ def test_secret_key_never_reaches_the_database(app: Flask, client: FlaskClient, 
     assert not any(SECRET_KEY in str(value) for row in rows for value in tuple(row))
 
 
+def test_secret_key_is_masked_in_any_spelling_and_the_body_keeps_its_order(client: FlaskClient, control: Control) -> None:
+    body = {"secret_key": SECRET_KEY, **valid_request("send_zns_v5"), "SECRETKEY": SECRET_KEY}
+    client.post(V5, json=body)
+    [entry] = journal(control)
+    assert list(entry["body"]) == list(body)
+    assert [entry["body"][k] for k in ("secret_key", "SecretKey", "SECRETKEY")] == ["********"] * 3
+    assert entry["body"]["ApiKey"] == body["ApiKey"]
+
+
 # ---------------------------------------------------------------------------- filters
 def test_filters_by_outcome_code_operation_recipient_request_id_and_smsid(client: FlaskClient, control: Control) -> None:
     smsid = send(client, RequestId="req-a")["SMSID"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.store import Store
-from mock_server.store.secret_digest import MASK, PREFIX
+from mock_server.store.secret_digest import MASK, PREFIX, SecretDigest, new_key
 from mock_server.store.sqlite import SCHEMA_VERSION
 
 SECRET = "S3CRET-only-in-the-fixtures-9f2c"
@@ -93,3 +93,19 @@ def test_get_fixtures_masks_the_digest(client):
     document = client.get("/_mock/fixtures").get_json()
     assert {account["secret_key"] for account in document["accounts"]} == {MASK}
     assert PREFIX not in json.dumps(document)
+
+
+def test_a_remembered_digest_is_the_digest_computed_afresh() -> None:
+    key = new_key()
+    remembered = SecretDigest(key)
+    assert remembered(SECRET) == remembered(SECRET) == SecretDigest(key)(SECRET)
+    assert remembered(SECRET + "x") != remembered(SECRET)
+
+
+def test_the_digests_kept_in_memory_are_bounded_in_number_and_length() -> None:
+    digest = SecretDigest(new_key())
+    for n in range(SecretDigest.CACHED + 10):
+        digest(f"secret-{n}")
+    digest("x" * (SecretDigest.CACHED_LENGTH + 1))
+    assert len(digest._known) <= SecretDigest.CACHED
+    assert all(len(secret) <= SecretDigest.CACHED_LENGTH for secret in digest._known)

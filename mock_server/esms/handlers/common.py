@@ -69,8 +69,8 @@ def require_template(oa: Oa, template_id: str) -> Template:
 def check_values(template: Template, values: dict[str, str]) -> None:
     """790 unless the values fit the template's variables."""
     known = {p.name for p in template.params}
-    unknown = sorted(set(values) - known)
-    if unknown:
+    if not known.issuperset(values):
+        unknown = sorted(set(values) - known)
         raise EsmsError("790", f"Template data is not correct: {', '.join(unknown)} not in template {template.id}")
     for param in template.params:
         value = values.get(param.name)
@@ -133,18 +133,20 @@ def zns_price(call: Call, template: Template | None, sms_type: str = "25") -> fl
 # made an accepted message write several more pages, measured in `make bench`). The rest is random,
 # from the process's Mersenne Twister (reseeded in every forked worker by the random module): these
 # identify messages, they protect nothing, and a system call per id showed in profiles.
+# %-formatting and random() rather than format specs and randrange (Python code): these run for
+# every message, and this way cost a quarter less.
 def _time_prefix() -> str:
-    return f"{time.time_ns() // 1_000_000:012x}"
+    return "%012x" % (time.time_ns() // 1_000_000)
 
 
 def new_smsid() -> str:
-    """32 hex characters and a short decimal suffix, like the vendor's samples."""
-    return f"{_time_prefix()}{random.getrandbits(80):020x}{random.randrange(100, 1000)}"
+    """32 hex characters and a short decimal suffix (100 to 999), like the vendor's samples."""
+    return "%s%020x%d" % (_time_prefix(), random.getrandbits(80), 100 + int(random.random() * 900))
 
 
 def new_zalo_msg_id() -> str:
     """20 hex characters."""
-    return f"{_time_prefix()}{random.getrandbits(32):08x}"
+    return "%s%08x" % (_time_prefix(), random.getrandbits(32))
 
 
 def recipient(call: Call, address: str, *, price: float, by_uid: bool = False, outcome: Outcome | None = None) -> RecipientDraft:
@@ -173,21 +175,25 @@ def redacted(data: dict[str, Any]) -> dict[str, Any]:
     """The request as the journal keeps it: never the SecretKey, and no deeper than
     MAX_JOURNAL_DEPTH levels (an unknown field may hold anything the JSON parser accepts, and
     the journal must still be able to write it)."""
-    return {key: _bounded(value, 1) for key, value in data.items() if key != "SecretKey"}
+    # Scalars are taken as they are, without a call each: most of a body is scalars.
+    return {key: _bounded(value, 1) if isinstance(value, (dict, list)) else value
+            for key, value in data.items() if key != "SecretKey"}
 
 
-def _bounded(value: Any, depth: int) -> Any:
-    if not isinstance(value, (dict, list)):
-        return value
+def _bounded(value: dict[str, Any] | list[Any], depth: int) -> Any:
     if depth >= MAX_JOURNAL_DEPTH:
         return TOO_DEEP
+    depth += 1
     if isinstance(value, dict):
-        return {key: _bounded(item, depth + 1) for key, item in value.items()}
-    return [_bounded(item, depth + 1) for item in value]
+        return {key: _bounded(item, depth) if isinstance(item, (dict, list)) else item for key, item in value.items()}
+    return [_bounded(item, depth) if isinstance(item, (dict, list)) else item for item in value]
 
 
 def request_ids(*values: Any) -> list[str]:
     """The request's RequestIds, each once: one request never collides with itself."""
+    if len(values) == 1:  # most requests: one RequestId, or none
+        value = values[0]
+        return [value] if isinstance(value, str) and value else []
     return list(dict.fromkeys(value for value in values if isinstance(value, str) and value))
 
 
@@ -229,6 +235,6 @@ def accept(
 
 def phone_or_108(phone: str) -> str:
     digits = phone.lstrip("+")
-    if not (digits.isdigit() and (national(phone).startswith("0") and len(national(phone)) in (10, 11))):
+    if not (digits.isdigit() and (national_form := national(phone)).startswith("0") and len(national_form) in (10, 11)):
         raise EsmsError("108", f"The phone number {phone} is not valid.")
     return phone
