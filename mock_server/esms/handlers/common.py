@@ -221,7 +221,7 @@ def accept(
         )
     except Refused as refused:
         raise EsmsError(refused.code, None) from None
-    for draft, result in zip(drafts, results):
+    for draft, result in zip(drafts, results) if log.isEnabledFor(logging.INFO) else ():
         if result is None:
             log.info(
                 "event=message_accepted smsid=%s operation=%s type_id=%d oaid=%s recipients=%d sandbox=%s price=%.0f",
