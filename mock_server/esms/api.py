@@ -25,6 +25,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from mock_server import internal_error
+from mock_server.bounded_memo import BoundedMemo
 from mock_server.esms.callbacks import Dispatcher
 from mock_server.esms.handlers import HANDLERS
 from mock_server.esms.handlers.common import Call
@@ -109,9 +110,9 @@ class EsmsApi:
     # Where entries go: the writer thread, or (served) the event loop's group commit, which puts
     # them in its own transaction and sends other threads' entries on to the writer.
     journal_sink: JournalSink | None = None
-    # The normal form of recently requested paths (bounded like the digests in
-    # mock_server.store.secret_digest): callers repeat a few paths, and normalising is a regex.
-    _normal_paths: dict[str, str] = field(default_factory=dict, repr=False)
+    # The normal form of recently requested paths: callers repeat a few paths, and normalising is a regex.
+    _normal_paths: BoundedMemo[str] = field(default_factory=lambda: BoundedMemo(
+        normalise, entries=EsmsApi.NORMAL_PATHS_KEPT, max_key_length=EsmsApi.NORMAL_PATH_LENGTH), repr=False)
 
     NORMAL_PATHS_KEPT: ClassVar[int] = 1024
     NORMAL_PATH_LENGTH: ClassVar[int] = 256  # longer paths are normalised each time
@@ -129,14 +130,7 @@ class EsmsApi:
         """The eSMS operation at this path and method; None for the control plane, 404 and 405."""
         if path.startswith(CONTROL_PREFIX):
             return None
-        normal = self._normal_paths.get(path)
-        if normal is None:
-            normal = normalise(path)
-            if len(path) <= self.NORMAL_PATH_LENGTH:
-                if len(self._normal_paths) >= self.NORMAL_PATHS_KEPT:
-                    self._normal_paths.clear()  # under the GIL: a racing thread only normalises again
-                self._normal_paths[path] = normal
-        return self.routes.get(normal, {}).get(method)
+        return self.routes.get(self._normal_paths(path), {}).get(method)
 
     # ------------------------------------------------------------------ the WSGI server's path
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

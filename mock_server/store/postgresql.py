@@ -209,6 +209,7 @@ class PostgresStore(Store):
     # Lease due callbacks with SKIP LOCKED: those another instance is leasing right now are left
     # to it, and an expired lease (its instance died) makes a callback due again.
     _LEASE_LOCK = " FOR UPDATE SKIP LOCKED"
+    _OTP_ROW = "id"
 
     def next_callback_due(self) -> float | None:
         row = self.connection().execute(
@@ -216,11 +217,4 @@ class PostgresStore(Store):
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
-    def use_otp(self, api_key: str, phone: str, code: str, now: float) -> bool:
-        with self.transaction() as db:
-            return db.execute(
-                "UPDATE otps SET used = 1 WHERE id = (SELECT id FROM otps WHERE api_key = ? AND phone = ? "
-                "AND code = ? AND used = 0 AND expires_at > ? LIMIT 1 FOR UPDATE SKIP LOCKED)",
-                (api_key, phone, code, now),
-            ).rowcount == 1
 

@@ -14,6 +14,8 @@ import hmac
 import secrets
 from typing import Any
 
+from mock_server.bounded_memo import BoundedMemo
+
 PREFIX = "hmac-sha256:"
 MASK = "********"  # how a secret is shown; a document sent back with it keeps the account's secret
 
@@ -34,19 +36,14 @@ class SecretDigest:
 
     def __init__(self, key_hex: str) -> None:
         self._key = bytes.fromhex(key_hex)
-        self._known: dict[str, str] = {}
+        self._known = BoundedMemo(self._digest, entries=self.CACHED, max_key_length=self.CACHED_LENGTH)
 
     def __call__(self, secret: str) -> str:
-        known = self._known.get(secret)
-        if known is not None:
-            return known
+        return self._known(secret)
+
+    def _digest(self, secret: str) -> str:
         # hmac.digest: OpenSSL's one-shot HMAC, several times quicker than building an hmac.HMAC.
-        digest = PREFIX + hmac.digest(self._key, secret.encode("utf-8", "surrogatepass"), "sha256").hex()
-        if len(secret) <= self.CACHED_LENGTH:
-            if len(self._known) >= self.CACHED:
-                self._known.clear()  # under the GIL: a thread racing this only computes a digest again
-            self._known[secret] = digest
-        return digest
+        return PREFIX + hmac.digest(self._key, secret.encode("utf-8", "surrogatepass"), "sha256").hex()
 
 
 def matches(stored: str, digest_of_given: str) -> bool:

@@ -595,8 +595,8 @@ class Store:
             f"SELECT * FROM callbacks{where} ORDER BY id DESC LIMIT ?", (*args, limit)  # noqa: S608
         ).fetchall()
 
-    # What the lease's SELECT adds to lock the rows it leases: nothing in SQLite, whose writers
-    # take turns on one lock; PostgreSQL's store skips rows another instance is leasing.
+    # What a SELECT adds to lock the rows it claims (callbacks leased, an OTP used): nothing in
+    # SQLite, whose writers take turns on one lock; PostgreSQL's store skips rows another instance holds.
     _LEASE_LOCK = ""
 
     def claim_due_callbacks(self, now: float, lease_seconds: float, limit: int) -> list[sqlite3.Row]:
@@ -647,11 +647,14 @@ class Store:
             db.execute("INSERT INTO otps (api_key, phone, code, expires_at, smsid) VALUES (?, ?, ?, ?, ?)",
                        (api_key, phone, code, expires_at, smsid))
 
+    # How an OTP row is named: SQLite's rowid; PostgreSQL's table has an id column.
+    _OTP_ROW = "rowid"
+
     def use_otp(self, api_key: str, phone: str, code: str, now: float) -> bool:
         with self.transaction() as db:
             return db.execute(
-                "UPDATE otps SET used = 1 WHERE rowid = (SELECT rowid FROM otps WHERE api_key = ? AND phone = ? "
-                "AND code = ? AND used = 0 AND expires_at > ? LIMIT 1)",
+                f"UPDATE otps SET used = 1 WHERE {self._OTP_ROW} = (SELECT {self._OTP_ROW} FROM otps "  # noqa: S608
+                f"WHERE api_key = ? AND phone = ? AND code = ? AND used = 0 AND expires_at > ? LIMIT 1{self._LEASE_LOCK})",
                 (api_key, phone, code, now),
             ).rowcount == 1
 
