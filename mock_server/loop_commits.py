@@ -70,10 +70,7 @@ class LoopCommits:
             # loop's writer connection (one per process), and its lock descriptor, with the open batch.
             with self._store.transaction() as db:
                 return job(db)
-        batch = self._open or self._begin()
-        self._joined = batch
-        batch.jobs += 1
-        db = batch.db
+        db = self._join().db
         db.execute("SAVEPOINT job")
         try:
             result = job(db)
@@ -93,12 +90,17 @@ class LoopCommits:
         if threading.get_ident() != self._loop_thread:
             with self._store.transaction() as db:
                 return staged_alone(db, job)
-        batch = self._open or self._begin()
-        self._joined = batch
-        batch.jobs += 1
+        batch = self._join()
         if batch.staged is None:
             batch.staged = StagedSends(batch.db)
         return job(batch.staged)
+
+    def _join(self) -> _Batch:
+        """The open batch (begun if none), which the request being handled now waits for."""
+        batch = self._open or self._begin()
+        self._joined = batch
+        batch.jobs += 1
+        return batch
 
     def after_commit(self, then: Callable[[], None]) -> None:
         """Call `then` once what the loop's thread just stored is committed (at once elsewhere:
