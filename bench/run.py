@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,7 +162,22 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
+@dataclass
+class Served:
+    """A server under test: started once, its valid V5 send measured in every round."""
+
+    label: str
+    process: subprocess.Popen
+    url: str  # of the valid V5 send
+    ready_s: float
+    rounds: list[Load] = field(default_factory=list)
+
+    def median(self) -> Load:
+        """The round with the median throughput (the middle one of an odd number of rounds)."""
+        return sorted(self.rounds, key=lambda load: load.requests_per_second)[(len(self.rounds) - 1) // 2]
+
+
+def start_mock(args: argparse.Namespace, workdir: Path) -> Served:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--db", str(workdir / "bench.sqlite3"),
@@ -172,31 +187,43 @@ def bench_mock(args: argparse.Namespace, workdir: Path) -> dict:
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         ready = wait_ready(base + "/MainService.svc/json/GetBalance_json", CREDENTIALS, started)
-        smsid = post(base + V5_PATH, {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484",
-                                      "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}]})["SMSID"]
-        status_url = f"{base}/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY"
-        memory_start = memory_mb(process.pid)
-        print(f"  mock ready in {ready:.3f} s, {memory_start[0]:.0f} MB; measuring...", flush=True)
-        results: dict = {"ready_s": ready, "memory_start": memory_start}
-        for name, url, script in (
-            ("valid V5 send", base + V5_PATH, LUA / "valid_send.lua"),
-            ("invalid send", base + V5_PATH, LUA / "invalid_send.lua"),
-            ("status query", status_url, LUA / "status_query.lua"),
-        ):
-            wrk(url, script, args.warm_up, args.connections)
-            results[name] = measured(process.pid, url, script, args.seconds, args.connections)
-            print(f"  {name}: {results[name].requests_per_second:.0f} req/s", flush=True)
-        results["memory_after_load"] = memory_mb(process.pid)
-        # Memory must stay flat however many requests are served: a long soak, then measure again.
-        served = 0
-        while served < args.soak_sends:
-            load = wrk(base + V5_PATH, LUA / "valid_send.lua", args.seconds, args.connections)
-            served += int(load.requests_per_second * args.seconds)
-        results["soak_requests"] = served
-        results["memory_after_soak"] = memory_mb(process.pid)
-        return results
-    finally:
+    except BaseException:
         stop(process)
+        raise
+    return Served("mock", process, base + V5_PATH, ready)
+
+
+def mock_other_loads(args: argparse.Namespace, mock: Served) -> dict:
+    """The invalid send and the status query, then a soak of valid sends and the memory after it."""
+    base = mock.url.removesuffix(V5_PATH)
+    smsid = post(mock.url, {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484",
+                            "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}]})["SMSID"]
+    status_url = f"{base}/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY"
+    results: dict = {}
+    for name, url, script in (
+        ("invalid send", mock.url, LUA / "invalid_send.lua"),
+        ("status query", status_url, LUA / "status_query.lua"),
+    ):
+        wrk(url, script, args.warm_up, args.connections)
+        results[name] = measured(mock.process.pid, url, script, args.seconds, args.connections)
+        print(f"  mock {name}: {results[name].requests_per_second:.0f} req/s", flush=True)
+    results["memory_after_load"] = memory_mb(mock.process.pid)
+    # Memory must stay flat however many requests are served: a long soak, then measure again.
+    served = 0
+    while served < args.soak_sends:
+        load = wrk(mock.url, LUA / "valid_send.lua", args.seconds, args.connections)
+        served += int(load.requests_per_second * args.seconds)
+    results["soak_requests"] = served
+    results["memory_after_soak"] = memory_mb(mock.process.pid)
+    return results
+
+
+def measure_valid_send(args: argparse.Namespace, served: Served) -> Load:
+    """One round: the same warm-up for every tool, then the measured load."""
+    wrk(served.url, LUA / "valid_send.lua", args.warm_up, args.connections)
+    load = measured(served.process.pid, served.url, LUA / "valid_send.lua", args.seconds, args.connections)
+    served.rounds.append(load)
+    return load
 
 
 def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
@@ -218,7 +245,7 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
         stop(process)
 
 
-def bench_wiremock(args: argparse.Namespace, journal: bool) -> dict | None:
+def start_wiremock(journal: bool) -> Served | None:
     jars = sorted(WIREMOCK_JARS.glob("wiremock-standalone-*.jar"))
     if shutil.which("java") is None or not jars:
         print("  WireMock skipped: needs Java 17 and the npm package `wiremock` (run `make bench`)")
@@ -228,14 +255,13 @@ def bench_wiremock(args: argparse.Namespace, journal: bool) -> dict | None:
                "--disable-banner"] + ([] if journal else ["--no-request-journal"])
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}{V5_PATH}"
     try:
-        url = f"http://127.0.0.1:{port}{V5_PATH}"
         ready = wait_ready(url, {**CREDENTIALS}, started, timeout=60)
-        wrk(url, LUA / "valid_send.lua", args.warm_up, args.connections)
-        load = wrk(url, LUA / "valid_send.lua", args.seconds, args.connections)
-        return {"ready_s": ready, "valid V5 send": load, "memory": memory_mb(process.pid)}
-    finally:
+    except BaseException:
         stop(process)
+        raise
+    return Served("WireMock (journal)" if journal else "WireMock (no journal)", process, url, ready)
 
 
 def main() -> int:
@@ -244,6 +270,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default: %(default)s)")
     parser.add_argument("--warm-up", type=int, default=5,
                         help="seconds of the same load before each measured one, for every tool (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of the valid send, the mock and WireMock taking turns; the median round "
+                             "counts (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="mock worker processes (default: %(default)s)")
     parser.add_argument("--threads", type=int, default=4,
                         help="control-plane threads per mock worker (default: %(default)s)")
@@ -255,6 +284,9 @@ def main() -> int:
                         help="leave out SQLite vs PostgreSQL vs two instances behind HAProxy (bench/instances.py)")
     parser.add_argument("--only-instances", action="store_true", help="run only bench/instances.py")
     args = parser.parse_args()
+    if args.rounds < 1:
+        print("bench: --rounds must be at least 1", file=sys.stderr)
+        return 2
     if shutil.which("wrk") is None:
         print("bench: wrk is not installed (make bench installs it with apt-get)", file=sys.stderr)
         return 2
@@ -262,41 +294,80 @@ def main() -> int:
         return _instances(args)
     with tempfile.TemporaryDirectory(prefix="esms-bench-") as tmp:
         print(f"esms-mock: {args.workers} worker(s), wrk -t2 -c{args.connections} -d{args.seconds}s after {args.warm_up} s of "
-              f"warm-up", flush=True)
-        mock = bench_mock(args, Path(tmp))
+              f"warm-up; the valid send in {args.rounds} round(s), each tool in turn", flush=True)
+        contenders: list[Served] = []
+        try:
+            mock = start_mock(args, Path(tmp))
+            contenders.append(mock)
+            memory_start = memory_mb(mock.process.pid)
+            print(f"  mock ready in {mock.ready_s:.3f} s, {memory_start[0]:.0f} MB", flush=True)
+            if not args.no_wiremock:
+                for journal in (True, False):
+                    wiremock = start_wiremock(journal)
+                    if wiremock is not None:
+                        contenders.append(wiremock)
+                        print(f"  {wiremock.label} ready in {wiremock.ready_s:.3f} s", flush=True)
+            # Taking turns, round after round: a slow spell of this shared machine falls on every
+            # tool alike, instead of on whichever tool happened to run during it.
+            for number in range(1, args.rounds + 1):
+                for served in contenders:
+                    load = measure_valid_send(args, served)
+                    print(f"  round {number}/{args.rounds}, {served.label} valid V5 send: "
+                          f"{load.requests_per_second:.0f} req/s", flush=True)
+            wiremocks = contenders[1:]
+            memory = {served.label: memory_mb(served.process.pid) for served in wiremocks}
+            for served in wiremocks:
+                stop(served.process)
+            other = mock_other_loads(args, mock)
+        finally:
+            for served in contenders:
+                stop(served.process)
     prism = {} if args.no_prism else {
         label: result for label, verbosity in (("Prism (default logging)", None), ("Prism (-v silent)", "silent"))
         if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_prism(args, verbosity)) is not None
     }
-    wiremock = {} if args.no_wiremock else {
-        label: result for label, journal in (("WireMock (journal)", True), ("WireMock (no journal)", False))
-        if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_wiremock(args, journal)) is not None
-    }
-    others = {**prism, **wiremock}
+    _report(mock, wiremocks, memory, prism, memory_start, other)
+    return 0 if args.no_instances else _instances(args)
+
+
+def _report(mock: Served, wiremocks: list[Served], wiremock_memory: dict[str, tuple[float, float]], prism: dict,
+            memory_start: tuple[float, float], other: dict) -> None:
     print()
     print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU us/req':>12}  socket errors / non-2xx / unexpected answers")
-    for name in ("valid V5 send", "invalid send", "status query"):
-        load = mock[name]
-        print(f"{'mock ' + name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}"
-              f"{load.cpu_us_per_request:12.0f}  {load.errors}")
-    for label, result in others.items():
-        load = result["valid V5 send"]
-        print(f"{label + ' V5 send':28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}{'':12}  {load.errors}")
+    rows = [("mock valid V5 send", mock.median()), ("mock invalid send", other["invalid send"]),
+            ("mock status query", other["status query"])]
+    rows += [(f"{served.label} V5 send", served.median()) for served in wiremocks]
+    rows += [(f"{label} V5 send", result["valid V5 send"]) for label, result in prism.items()]
+    for name, load in rows:
+        cpu = f"{load.cpu_us_per_request:12.0f}" if load.cpu_us_per_request else f"{'':12}"
+        print(f"{name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}{cpu}  {load.errors}")
+    if len(mock.rounds) > 1:
+        print(f"(valid V5 send: the median of {len(mock.rounds)} rounds; every round, req/s:)")
+        for served in (mock, *wiremocks):
+            print(f"  {served.label:26}" + " ".join(f"{load.requests_per_second:8.0f}" for load in served.rounds))
     print()
-    print(f"time to first answer: mock {mock['ready_s']:.3f} s" +
-          "".join(f", {label} {r['ready_s']:.3f} s" for label, r in others.items()))
-    start, loaded, soaked = mock["memory_start"], mock["memory_after_load"], mock["memory_after_soak"]
-    print(f"memory (PSS, RSS sum in brackets): mock {start[0]:.0f} MB ({start[1]:.0f}) at start, "
+    print(f"time to first answer: mock {mock.ready_s:.3f} s" +
+          "".join(f", {served.label} {served.ready_s:.3f} s" for served in wiremocks) +
+          "".join(f", {label} {r['ready_s']:.3f} s" for label, r in prism.items()))
+    loaded, soaked = other["memory_after_load"], other["memory_after_soak"]
+    print(f"memory (PSS, RSS sum in brackets): mock {memory_start[0]:.0f} MB ({memory_start[1]:.0f}) at start, "
           f"{loaded[0]:.0f} MB ({loaded[1]:.0f}) after the loads, {soaked[0]:.0f} MB ({soaked[1]:.0f}) after "
-          f"{mock['soak_requests']} more sends" +
-          "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f}) after its load" for label, r in others.items()))
-    ours = mock["valid V5 send"]
-    for label, result in others.items():
+          f"{other['soak_requests']} more sends" +
+          "".join(f"; {label} {m[0]:.0f} MB ({m[1]:.0f}) after its loads" for label, m in wiremock_memory.items()) +
+          "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f}) after its load" for label, r in prism.items()))
+    ours = mock.median()
+    for label, result in prism.items():
         theirs = result["valid V5 send"]
         print(f"ratio mock / {label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, "
-              f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock['ready_s'] / result['ready_s']:.2f}, "
+              f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock.ready_s / result['ready_s']:.2f}, "
               f"memory (RSS) x{soaked[1] / result['memory'][1]:.2f}")
-    return 0 if args.no_instances else _instances(args)
+    for served in wiremocks:
+        theirs = served.median()
+        each = " ".join(f"x{a.requests_per_second / b.requests_per_second:.2f}" for a, b in zip(mock.rounds, served.rounds))
+        print(f"ratio mock / {served.label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}"
+              + (f" (round by round: {each})" if len(mock.rounds) > 1 else "") +
+              f", p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock.ready_s / served.ready_s:.2f}, "
+              f"memory (RSS) x{soaked[1] / wiremock_memory[served.label][1]:.2f}")
 
 
 def _instances(args: argparse.Namespace) -> int:
