@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -275,6 +276,50 @@ def test_prune_runs_once_per_interval_whatever_the_number_of_workers(store_locat
     request_log.insert(store, [request_log.RequestRow(now, "POST", "/x", None, "null")])
     assert request_log.prune(store, Retention(max_requests=4, interval=60), now + 1) == 0
     assert request_log.prune(store, Retention(max_requests=4, interval=60), now + 61) == 1
+
+
+def _journal_entries_deleted_per_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record, for each of `store`'s write transactions that deletes journal entries, how many."""
+    deleted: list[int] = []
+    transaction = store.transaction
+
+    @contextmanager
+    def counting(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with transaction(*args, **kwargs) as db:
+            before = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+            yield db
+            after = db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+        if after != before:
+            deleted.append(before - after)
+
+    monkeypatch.setattr(store, "transaction", counting)
+    return deleted
+
+
+def test_prune_deletes_at_most_chunk_entries_per_transaction(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every writer, the served mock's event loop included, waits while a pruning transaction
+    # holds the writers' lock: it must stay short however many entries are due.
+    now = time.time()
+    store = _store_with_rows(store_location, 30, now)
+    monkeypatch.setattr(request_log, "CHUNK", 4)
+    deleted = _journal_entries_deleted_per_transaction(store, monkeypatch)
+    assert request_log.prune(store, Retention(max_requests=10, max_days=0), now) == 20
+    assert deleted == [4, 4, 4, 4, 4]
+    assert [row["id"] for row in request_log.find(store)] == list(range(30, 20, -1))
+
+
+def test_prune_looks_at_the_batch_oldest_rows_past_one_it_keeps(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(request_log, "CHUNK", 3)
+    monkeypatch.setattr(request_log, "BATCH", 9)
+    store = open_store(store_location)
+    now = time.time()
+    with store.transaction() as db:
+        for n in range(1, 11):  # the second RequestId is recent, every other one older than 24 hours
+            db.execute("INSERT INTO request_ids (api_key, request_id, accepted_at, smsid) VALUES (?, ?, ?, ?)",
+                       ("KEY", f"r{n}", now if n == 2 else now - 2 * DAY_SECONDS, f"s{n}"))
+    request_log.prune(store, Retention(max_requests=0, max_days=0), now)
+    kept = {row[0] for row in store.connection().execute("SELECT request_id FROM request_ids").fetchall()}
+    assert kept == {"r2", "r10"}  # r10 is not among the 9 oldest: the next pruning's
 
 
 def test_accepted_messages_are_kept_for_the_7_day_status_window_even_with_a_shorter_retention(
