@@ -114,17 +114,21 @@ class LoopCommits:
         elif then not in batch.then:
             batch.then.append(then)
 
-    def state(self, read: Callable[[], T]) -> T:
-        """`read()` (the store's clock and versions), read once per batch on the loop's thread.
+    def state(self, read: Callable[[Any], T]) -> T:
+        """`read(connection)` (the store's clock and versions), read once per batch on the loop's thread.
 
         While a batch is open this process holds the writers' lock, and whatever changes the
         clock, the fixtures or the scenarios writes under that lock: what was read after the
-        batch began stays true until it commits. A read per request showed in profiles."""
+        batch began stays true until it commits. A read per request showed in profiles. The
+        loop's thread reads on the batches' connection, open or not: any other connection of
+        the process discards its page cache after each of the loop's commits, and re-read it."""
+        if threading.get_ident() != self._loop_thread:
+            return read(self._store.connection())
         batch = self._open
-        if batch is None or threading.get_ident() != self._loop_thread:
-            return read()
+        if batch is None:
+            return read(self._store.writer_connection()[0])
         if batch.state is None:
-            batch.state = read()
+            batch.state = read(batch.db)
         return batch.state  # type: ignore[no-any-return]
 
     def add(self, row: RequestRow) -> None:

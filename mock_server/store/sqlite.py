@@ -176,7 +176,7 @@ class Commits(Protocol):
 
     def after_commit(self, then: Callable[[], None]) -> None: ...
 
-    def state(self, read: Callable[[], T]) -> T: ...
+    def state(self, read: Callable[[sqlite3.Connection], T]) -> T: ...
 
 
 class _Ticket:
@@ -245,9 +245,9 @@ class GroupCommit:
         """Call `then` now: what `run` stored is committed when it returns."""
         then()
 
-    def state(self, read: Callable[[], T]) -> T:
-        """`read()`: no batch stays open between jobs here."""
-        return read()
+    def state(self, read: Callable[[sqlite3.Connection], T]) -> T:
+        """`read` on this thread's connection: no batch stays open between jobs here."""
+        return read(self._store.connection())
 
     def _lead(self) -> None:
         with self._lock:
@@ -437,8 +437,9 @@ class Store:
         (read once per batch while a loop's batch holds the writers' lock, see LoopCommits.state)."""
         return self.commits.state(self._read_state)
 
-    def _read_state(self) -> tuple[float, int, int]:
-        row = self.connection().execute("SELECT clock_offset, fixtures_version, scenarios_version FROM meta").fetchone()
+    @staticmethod
+    def _read_state(db: sqlite3.Connection) -> tuple[float, int, int]:
+        row = db.execute("SELECT clock_offset, fixtures_version, scenarios_version FROM meta").fetchone()
         return float(row[0]), int(row[1]), int(row[2])
 
     def set_clock_offset(self, offset: float) -> None:

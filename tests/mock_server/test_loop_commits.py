@@ -156,6 +156,17 @@ def test_other_threads_commit_in_a_transaction_of_their_own_beside_an_open_batch
     assert stored_smsids(store_location) == {one.smsid, other.smsid}
 
 
+def test_the_loop_reads_the_clock_another_thread_set_once_no_batch_is_open(store_location: str) -> None:
+    store = open_store(new_store(store_location))
+
+    async def work(commits: LoopCommits) -> tuple[float, float]:
+        before = store.state()[0]  # read on the loop's writer connection, no batch open
+        await asyncio.to_thread(store.set_clock_offset, 3600.0)  # another thread's transaction
+        return before, store.state()[0]
+
+    assert on_a_loop(store, work) == (0.0, 3600.0)
+
+
 def test_every_100_answered_by_the_served_mock_survives_kill_9(store_location: str) -> None:
     server = ServedMock(store_location).start()
     try:
