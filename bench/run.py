@@ -220,6 +220,20 @@ def mock_other_loads(args: argparse.Namespace, mock: Served) -> dict:
     return results
 
 
+def wait_until_idle(others: list[Served], busy: float = 0.05, timeout: float = 20.0) -> float:
+    """Wait until the other tools use less than `busy` of a core; returns the seconds waited.
+
+    After a load a JVM keeps compiling for several seconds (a whole core for the first five,
+    measured after WireMock's first load): that must not fall on the next tool's measurement."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        before = sum(cpu_seconds(other.process.pid) for other in others)
+        time.sleep(0.5)
+        if sum(cpu_seconds(other.process.pid) for other in others) - before < busy * 0.5:
+            break
+    return time.perf_counter() - started
+
+
 def measure_valid_send(args: argparse.Namespace, served: Served) -> Load:
     """One round: the same warm-up for every tool, then the measured load."""
     wrk(served.url, LUA / "valid_send.lua", args.warm_up, args.connections)
@@ -314,6 +328,9 @@ def main() -> int:
             # tool alike, instead of on whichever tool happened to run during it.
             for number in range(1, args.rounds + 1):
                 for served in contenders:
+                    waited = wait_until_idle([other for other in contenders if other is not served])
+                    if waited > 1:
+                        print(f"  (waited {waited:.0f} s for the other tools to go idle)", flush=True)
                     load = measure_valid_send(args, served)
                     print(f"  round {number}/{args.rounds}, {served.label} valid V5 send: "
                           f"{load.requests_per_second:.0f} req/s", flush=True)

@@ -121,7 +121,7 @@ class LoopCommits:
         clock, the fixtures or the scenarios writes under that lock: what was read after the
         batch began stays true until it commits. A read per request showed in profiles. The
         loop's thread reads on the batches' connection, open or not: any other connection of
-        the process discards its page cache after each of the loop's commits, and re-read it."""
+        the process discards its page cache after each of the loop's commits and reads it again."""
         if threading.get_ident() != self._loop_thread:
             return read(self._store.connection())
         batch = self._open
