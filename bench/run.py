@@ -179,20 +179,27 @@ class Served:
     rounds: list[Load] = field(default_factory=list)
 
 
-def start_mock(args: argparse.Namespace, workdir: Path) -> Served:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--db", str(workdir / "bench.sqlite3"),
-               "--fixtures", str(Path(__file__).with_name("fixtures.yaml")), "--workers", str(args.workers),
-               "--threads", str(args.threads), "--log-level", "warning"]
+def launch(label: str, command: list[str], port: int, ready_path: str, ready_body: dict, *, timeout: float = 30.0,
+           stderr: int | None = subprocess.DEVNULL) -> Served:
+    """Start a tool on `port` and wait until `ready_path` answers `ready_body` (stopped again if it never does)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
     try:
-        ready = wait_ready(base + "/MainService.svc/json/GetBalance_json", CREDENTIALS, started)
+        ready = wait_ready(base + ready_path, ready_body, started, timeout)
     except BaseException:
         stop(process)
         raise
-    return Served("mock", process, base + V5_PATH, ready)
+    return Served(label, process, base + V5_PATH, ready)
+
+
+def start_mock(args: argparse.Namespace, workdir: Path) -> Served:
+    port = free_port()
+    command = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--db", str(workdir / "bench.sqlite3"),
+               "--fixtures", str(Path(__file__).with_name("fixtures.yaml")), "--workers", str(args.workers),
+               "--threads", str(args.threads), "--log-level", "warning"]
+    # Its warnings reach this terminal: a pipe nobody reads would stall the mock once full.
+    return launch("mock", command, port, "/MainService.svc/json/GetBalance_json", CREDENTIALS, stderr=None)
 
 
 def mock_other_loads(args: argparse.Namespace, mock: Served) -> dict:
@@ -248,17 +255,14 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
         return None
     port = free_port()
     command = [str(PRISM), "mock", str(SPEC), "-p", str(port)] + (["-v", verbosity] if verbosity else [])
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    body = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
+            "TempData": [{"key": "otp", "value": "1"}]}
+    prism = launch("Prism", command, port, V5_PATH, body, timeout=60)
     try:
-        body = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
-                "TempData": [{"key": "otp", "value": "1"}]}
-        ready = wait_ready(f"http://127.0.0.1:{port}{V5_PATH}", body, started, timeout=60)
-        wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", args.warm_up, args.connections)
-        load = wrk(f"http://127.0.0.1:{port}{V5_PATH}", LUA / "valid_send.lua", args.seconds, args.connections)
-        return {"ready_s": ready, "valid V5 send": load, "memory": memory_mb(process.pid)}
+        load = measure_valid_send(args, prism)
+        return {"ready_s": prism.ready_s, "valid V5 send": load, "memory": memory_mb(prism.process.pid)}
     finally:
-        stop(process)
+        stop(prism.process)
 
 
 def start_wiremock(journal: bool) -> Served | None:
@@ -269,15 +273,8 @@ def start_wiremock(journal: bool) -> Served | None:
     port = free_port()
     command = ["java", "-jar", str(jars[-1]), "--port", str(port), "--root-dir", str(WIREMOCK_ROOT),
                "--disable-banner"] + ([] if journal else ["--no-request-journal"])
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}{V5_PATH}"
-    try:
-        ready = wait_ready(url, {**CREDENTIALS}, started, timeout=60)
-    except BaseException:
-        stop(process)
-        raise
-    return Served("WireMock (journal)" if journal else "WireMock (no journal)", process, url, ready)
+    return launch("WireMock (journal)" if journal else "WireMock (no journal)", command, port, V5_PATH,
+                  {**CREDENTIALS}, timeout=60)
 
 
 def main() -> int:

@@ -216,5 +216,3 @@ class PostgresStore(Store):
             "SELECT MIN(GREATEST(next_attempt_at, lease_until)) FROM callbacks WHERE state = 'pending'"
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
-
-
