@@ -52,7 +52,10 @@ def browser() -> Iterator[Any]:
 
 
 class Page:
-    """A browser tab on the mock that lets only loopback requests out and records the others."""
+    """A browser tab on the mock that lets only loopback requests out and records the others.
+
+    The sync API runs the route handler only while the test is inside a Playwright call: a
+    request the page makes while the test blocks elsewhere (a sink's wait) is held until then."""
 
     def __init__(self, browser: Any, base_url: str) -> None:
         self.context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 1000})
@@ -286,11 +289,15 @@ def test_the_timeline_reaches_the_final_state_and_a_replayed_callback_reaches_th
     assert "SendSuccess" in text_of(page, ".recipient-story .outcome")
     esms_callback_sink.wait_for(1, smsid=smsid)
 
-    page.tab.click("#replay")
+    # The replay's answer is awaited through Playwright (see Page): on a busy CI the POST was still
+    # held by the route handler when the sink's wait began, and never left before it timed out.
+    with page.tab.expect_response(lambda r: r.url.endswith("/callback/replay")) as replay:
+        page.tab.click("#replay")
+    assert replay.value.status == 202
+    page.tab.locator("#replay-result", has_text="queued again").wait_for()
     esms_callback_sink.wait_for(2, smsid=smsid)
     page.tab.locator("table.attempts tr.attempt").nth(1).wait_for()
     assert page.tab.locator("table.attempts tr.attempt").nth(1).inner_text().split("\t")[:1] == ["2"]
-    assert "queued again" in text_of(page, "#replay-result")
     page.screenshot("delivery-story")
 
 
