@@ -8,7 +8,9 @@ machine is noisy. Every tool gets the same warm-up before each measured load, an
 every tool is checked (bench/lua/answers.lua): an answer without the expected code never counts.
 WireMock (the npm package `wiremock`, which bundles the standalone JAR; Java 17) serves
 bench/wiremock/mappings: it validates nothing and stores nothing. It runs with its default request
-journal and with `--no-request-journal`.
+journal and with `--no-request-journal`. Beside them, the floor of the mock's own serving stack
+(bench/floor.py: Granian with the mock's settings and a Python handler that only parses the body
+and answers the success body), which shows what the HTTP server costs and what the mock's work.
 
 The valid send is measured in rounds (`--rounds`), the mock and both WireMocks taking turns, so
 that a slow spell of the machine falls on every tool alike. The rounds also show what one
@@ -265,6 +267,14 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
         stop(prism.process)
 
 
+def start_floor() -> Served:
+    port = free_port()
+    served = launch("floor (Granian, no work)", [sys.executable, str(Path(__file__).with_name("floor.py")), str(port)],
+                    port, V5_PATH, CREDENTIALS)
+    print(f"  {served.label} ready in {served.ready_s:.3f} s", flush=True)
+    return served
+
+
 def start_wiremock(journal: bool) -> Served | None:
     jars = sorted(WIREMOCK_JARS.glob("wiremock-standalone-*.jar"))
     if shutil.which("java") is None or not jars:
@@ -294,6 +304,8 @@ def main() -> int:
                         help="valid sends (at least) after the loads before measuring memory again (default: %(default)s)")
     parser.add_argument("--no-prism", action="store_true", help="leave Prism out")
     parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="leave out the floor of the serving stack (bench/floor.py: Granian and a handler that does nothing)")
     parser.add_argument("--no-instances", action="store_true",
                         help="leave out SQLite vs PostgreSQL vs two instances behind HAProxy (bench/instances.py)")
     parser.add_argument("--only-instances", action="store_true", help="run only bench/instances.py")
@@ -315,6 +327,8 @@ def main() -> int:
             contenders.append(mock)
             memory_start = memory_mb(mock.process.pid)
             print(f"  mock ready in {mock.ready_s:.3f} s, {memory_start[0]:.0f} MB", flush=True)
+            if not args.no_floor:
+                contenders.append(start_floor())
             if not args.no_wiremock:
                 for journal in (True, False):
                     wiremock = start_wiremock(journal)
@@ -331,9 +345,9 @@ def main() -> int:
                     load = measure_valid_send(args, served)
                     print(f"  round {number}/{args.rounds}, {served.label} valid V5 send: "
                           f"{load.requests_per_second:.0f} req/s", flush=True)
-            wiremocks = contenders[1:]
-            memory = {served.label: memory_mb(served.process.pid) for served in wiremocks}
-            for served in wiremocks:
+            others = contenders[1:]
+            memory = {served.label: memory_mb(served.process.pid) for served in others}
+            for served in others:
                 stop(served.process)
             other = mock_other_loads(args, mock)
         finally:
@@ -343,36 +357,36 @@ def main() -> int:
         label: result for label, verbosity in (("Prism (default logging)", None), ("Prism (-v silent)", "silent"))
         if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_prism(args, verbosity)) is not None
     }
-    _report(args, mock, wiremocks, memory, prism, memory_start, other)
+    _report(args, mock, others, memory, prism, memory_start, other)
     return 0 if args.no_instances else _instances(args)
 
 
-def _report(args: argparse.Namespace, mock: Served, wiremocks: list[Served], wiremock_memory: dict[str, tuple[float, float]], prism: dict,
+def _report(args: argparse.Namespace, mock: Served, others: list[Served], others_memory: dict[str, tuple[float, float]], prism: dict,
             memory_start: tuple[float, float], other: dict) -> None:
     last = len(mock.rounds) - 1
     print()
-    print(f"{'':28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU us/req':>12}  socket errors / non-2xx / unexpected answers")
+    print(f"{'':34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU us/req':>12}  socket errors / non-2xx / unexpected answers")
     rows = [("mock valid V5 send", mock.rounds[last]), ("mock invalid send", other["invalid send"]),
             ("mock status query", other["status query"])]
-    rows += [(f"{served.label} V5 send", served.rounds[last]) for served in wiremocks]
+    rows += [(f"{served.label} V5 send", served.rounds[last]) for served in others]
     rows += [(f"{label} V5 send", result["valid V5 send"]) for label, result in prism.items()]
     for name, load in rows:
         cpu = f"{load.cpu_us_per_request:12.0f}" if load.cpu_us_per_request else f"{'':12}"
-        print(f"{name:28}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}{cpu}  {load.errors}")
+        print(f"{name:34}{load.requests_per_second:10.0f}{load.p50_ms:10.2f}{load.p99_ms:10.2f}{cpu}  {load.errors}")
     if last:
         print(f"(the valid V5 sends above: round {last + 1}; every round, req/s, then server CPU us/req:)")
-        for served in (mock, *wiremocks):
-            print(f"  {served.label:26}" + "".join(f"{load.requests_per_second:8.0f}" for load in served.rounds)
+        for served in (mock, *others):
+            print(f"  {served.label:32}" + "".join(f"{load.requests_per_second:8.0f}" for load in served.rounds)
                   + "   " + "".join(f"{load.cpu_us_per_request:6.0f}" for load in served.rounds))
     print()
     print(f"time to first answer: mock {mock.ready_s:.3f} s" +
-          "".join(f", {served.label} {served.ready_s:.3f} s" for served in wiremocks) +
+          "".join(f", {served.label} {served.ready_s:.3f} s" for served in others) +
           "".join(f", {label} {r['ready_s']:.3f} s" for label, r in prism.items()))
     loaded, soaked = other["memory_after_load"], other["memory_after_soak"]
     print(f"memory (PSS, RSS sum in brackets): mock {memory_start[0]:.0f} MB ({memory_start[1]:.0f}) at start, "
           f"{loaded[0]:.0f} MB ({loaded[1]:.0f}) after the loads, {soaked[0]:.0f} MB ({soaked[1]:.0f}) after "
           f"{other['soak_requests']} more sends" +
-          "".join(f"; {label} {m[0]:.0f} MB ({m[1]:.0f}) after its loads" for label, m in wiremock_memory.items()) +
+          "".join(f"; {label} {m[0]:.0f} MB ({m[1]:.0f}) after its loads" for label, m in others_memory.items()) +
           "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f}) after its load" for label, r in prism.items()))
     ours = mock.rounds[last]
     for label, result in prism.items():
@@ -380,12 +394,12 @@ def _report(args: argparse.Namespace, mock: Served, wiremocks: list[Served], wir
         print(f"ratio mock / {label}: throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, "
               f"p99 x{ours.p99_ms / theirs.p99_ms:.2f}, start-up x{mock.ready_s / result['ready_s']:.2f}, "
               f"memory (RSS) x{soaked[1] / result['memory'][1]:.2f}")
-    for served in wiremocks:
+    for served in others:
         theirs = served.rounds[last]
         print(f"ratio mock / {served.label}, round {last + 1} (each tool after "
               f"{(last + 1) * (args.warm_up + args.seconds)} s of load): "
               f"throughput x{ours.requests_per_second / theirs.requests_per_second:.2f}, p99 x{ours.p99_ms / theirs.p99_ms:.2f}, "
-              f"start-up x{mock.ready_s / served.ready_s:.2f}, memory (RSS) x{soaked[1] / wiremock_memory[served.label][1]:.2f}")
+              f"start-up x{mock.ready_s / served.ready_s:.2f}, memory (RSS) x{soaked[1] / others_memory[served.label][1]:.2f}")
         if last:
             print("  throughput round by round: " + " ".join(
                 f"x{ours_then.requests_per_second / theirs_then.requests_per_second:.2f}"
