@@ -12,7 +12,7 @@ journal and with `--no-request-journal`. Beside them, the floor of the mock's ow
 (bench/floor.py: Granian with the mock's settings and a Python handler that only parses the body
 and answers the success body), which shows what the HTTP server costs and what the mock's work.
 
-The valid send is measured in rounds (`--rounds`), the mock and both WireMocks taking turns, so
+The valid send is measured in rounds (`--rounds`), the mock, the floor and both WireMocks taking turns, so
 that a slow spell of the machine falls on every tool alike. The rounds also show what one
 measurement hid: WireMock's JIT keeps compiling for about a minute of load, and its throughput
 more than doubles meanwhile (5,200 -> 17,000 req/s here), while the mock's stays level. Round 1
@@ -294,7 +294,7 @@ def main() -> int:
     parser.add_argument("--warm-up", type=int, default=5,
                         help="seconds of the same load before each measured one, for every tool (default: %(default)s)")
     parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds of the valid send, the mock and WireMock taking turns, each with its warm-up: "
+                        help="rounds of the valid send, the mock, the floor and WireMock taking turns, each with its warm-up: "
                              "the first compares the tools after the same short load, the last once WireMock's "
                              "JIT has compiled its hot path (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="mock worker processes (default: %(default)s)")
