@@ -46,6 +46,8 @@ WIREMOCK_JARS = ROOT / "node_modules" / "wiremock" / "build"
 WIREMOCK_ROOT = Path(__file__).resolve().parent / "wiremock"
 CREDENTIALS = {"ApiKey": "DEMO_API_KEY", "SecretKey": "DEMO_SECRET_KEY"}
 V5_PATH = "/MainService.svc/json/SendZaloMessage_V5_post/"
+VALID_SEND = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
+              "TempData": [{"key": "otp", "value": "1"}]}
 
 
 @dataclass
@@ -207,8 +209,7 @@ def start_mock(args: argparse.Namespace, workdir: Path) -> Served:
 def mock_other_loads(args: argparse.Namespace, mock: Served) -> dict:
     """The invalid send and the status query, then a soak of valid sends and the memory after it."""
     base = mock.url.removesuffix(V5_PATH)
-    smsid = post(mock.url, {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484",
-                            "TempID": "205644", "TempData": [{"key": "otp", "value": "1"}]})["SMSID"]
+    smsid = post(mock.url, VALID_SEND)["SMSID"]
     status_url = f"{base}/MainService.svc/json/GetSendStatus?RefId={smsid}&ApiKey=DEMO_API_KEY&SecretKey=DEMO_SECRET_KEY"
     results: dict = {}
     for name, url, script in (
@@ -257,9 +258,7 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
         return None
     port = free_port()
     command = [str(PRISM), "mock", str(SPEC), "-p", str(port)] + (["-v", verbosity] if verbosity else [])
-    body = {**CREDENTIALS, "OAID": "4097311281936189049", "Phone": "0901888484", "TempID": "205644",
-            "TempData": [{"key": "otp", "value": "1"}]}
-    prism = launch("Prism", command, port, V5_PATH, body, timeout=60)
+    prism = launch("Prism", command, port, V5_PATH, VALID_SEND, timeout=60)
     try:
         load = measure_valid_send(args, prism)
         return {"ready_s": prism.ready_s, "valid V5 send": load, "memory": memory_mb(prism.process.pid)}
@@ -269,10 +268,8 @@ def bench_prism(args: argparse.Namespace, verbosity: str | None) -> dict | None:
 
 def start_floor() -> Served:
     port = free_port()
-    served = launch("floor (Granian, no work)", [sys.executable, str(Path(__file__).with_name("floor.py")), str(port)],
-                    port, V5_PATH, CREDENTIALS)
-    print(f"  {served.label} ready in {served.ready_s:.3f} s", flush=True)
-    return served
+    return launch("floor (Granian, no work)", [sys.executable, str(Path(__file__).with_name("floor.py")), str(port)],
+                  port, V5_PATH, CREDENTIALS)
 
 
 def start_wiremock(journal: bool) -> Served | None:
@@ -334,7 +331,8 @@ def main() -> int:
                     wiremock = start_wiremock(journal)
                     if wiremock is not None:
                         contenders.append(wiremock)
-                        print(f"  {wiremock.label} ready in {wiremock.ready_s:.3f} s", flush=True)
+            for served in contenders[1:]:
+                print(f"  {served.label} ready in {served.ready_s:.3f} s", flush=True)
             # Taking turns, round after round: a slow spell of this shared machine falls on every
             # tool alike, instead of on whichever tool happened to run during it.
             for number in range(1, args.rounds + 1):
@@ -349,7 +347,7 @@ def main() -> int:
             memory = {served.label: memory_mb(served.process.pid) for served in others}
             for served in others:
                 stop(served.process)
-            other = mock_other_loads(args, mock)
+            mock_loads = mock_other_loads(args, mock)
         finally:
             for served in contenders:
                 stop(served.process)
@@ -357,17 +355,17 @@ def main() -> int:
         label: result for label, verbosity in (("Prism (default logging)", None), ("Prism (-v silent)", "silent"))
         if (print(f"{label}: measuring...", flush=True) or True) and (result := bench_prism(args, verbosity)) is not None
     }
-    _report(args, mock, others, memory, prism, memory_start, other)
+    _report(args, mock, others, memory, prism, memory_start, mock_loads)
     return 0 if args.no_instances else _instances(args)
 
 
 def _report(args: argparse.Namespace, mock: Served, others: list[Served], others_memory: dict[str, tuple[float, float]], prism: dict,
-            memory_start: tuple[float, float], other: dict) -> None:
+            memory_start: tuple[float, float], mock_loads: dict) -> None:
     last = len(mock.rounds) - 1
     print()
     print(f"{'':34}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU us/req':>12}  socket errors / non-2xx / unexpected answers")
-    rows = [("mock valid V5 send", mock.rounds[last]), ("mock invalid send", other["invalid send"]),
-            ("mock status query", other["status query"])]
+    rows = [("mock valid V5 send", mock.rounds[last]), ("mock invalid send", mock_loads["invalid send"]),
+            ("mock status query", mock_loads["status query"])]
     rows += [(f"{served.label} V5 send", served.rounds[last]) for served in others]
     rows += [(f"{label} V5 send", result["valid V5 send"]) for label, result in prism.items()]
     for name, load in rows:
@@ -382,10 +380,10 @@ def _report(args: argparse.Namespace, mock: Served, others: list[Served], others
     print(f"time to first answer: mock {mock.ready_s:.3f} s" +
           "".join(f", {served.label} {served.ready_s:.3f} s" for served in others) +
           "".join(f", {label} {r['ready_s']:.3f} s" for label, r in prism.items()))
-    loaded, soaked = other["memory_after_load"], other["memory_after_soak"]
+    loaded, soaked = mock_loads["memory_after_load"], mock_loads["memory_after_soak"]
     print(f"memory (PSS, RSS sum in brackets): mock {memory_start[0]:.0f} MB ({memory_start[1]:.0f}) at start, "
           f"{loaded[0]:.0f} MB ({loaded[1]:.0f}) after the loads, {soaked[0]:.0f} MB ({soaked[1]:.0f}) after "
-          f"{other['soak_requests']} more sends" +
+          f"{mock_loads['soak_requests']} more sends" +
           "".join(f"; {label} {m[0]:.0f} MB ({m[1]:.0f}) after its loads" for label, m in others_memory.items()) +
           "".join(f"; {label} {r['memory'][0]:.0f} MB ({r['memory'][1]:.0f}) after its load" for label, r in prism.items()))
     ours = mock.rounds[last]
